@@ -1,0 +1,262 @@
+"""The trial's configuration: frozen dataclasses, one comment per field.
+
+Flattened to ``"section.field"`` keys for Optuna, Tune and ``mlflow.log_params``; :func:`from_flat`
+rejects unknown keys by name. The study layer (``study/config.py``) wraps this with search, resources
+and tracking settings; this module knows nothing of Ray, Optuna or MLflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+
+from physics.dataset import DatasetSpec
+
+__all__ = [
+    "DataConfig",
+    "NetConfig",
+    "TrainConfig",
+    "InverseConfig",
+    "ScoreConfig",
+    "TrialConfig",
+    "to_flat",
+    "from_flat",
+    "max_stages",
+]
+
+INVERSE_MODES = ("surrogate", "physics", "hybrid")
+
+
+def max_stages(size: int) -> int:
+    """Most 2×2 pooling stages a size×size image allows (each halves the side, floor, down to 1)."""
+    return int(math.floor(math.log2(size)))
+
+
+def _fail(key: str, rule: str, value: object) -> typing.NoReturn:
+    raise ValueError(f"{key}: {rule}, but got {value!r}.")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    size: int = 16  # lattice side L (N = L² atoms)
+    rho_max: float = 0.6  # collective displacement amplitude ρmax (Eq. 5)
+    sigma_max: float = 0.6  # individual displacement amplitude σmax (Eq. 5)
+    n_train: int = 20000  # training structures (paper 2e4)
+    n_val: int = 10000  # validation structures (paper 1e4)
+    n_test: int = 10000  # test structures (paper 1e4)
+    seed: int = 0  # dataset seed; splits and shards spawn from it
+    shard_size: int = 256  # structures per generation task
+    a: float = 1.1454  # hopping decay constant
+    t0: float = 3.14e-2  # hopping prefactor
+    onsite: float = 1.0  # on-site energy ε
+
+    def spec(self) -> DatasetSpec:
+        return DatasetSpec(**dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    stages: int = 3  # conv(3×3)–ReLU–maxpool(2×2) stages
+    filters: tuple[int, ...] = (256, 512, 1024)  # filters per stage (len == stages)
+    fc: int = 2048  # width of the fully connected layer
+    dropout: float = 0.5  # dropout on the FC layer (paper: forward 0.5)
+    l2: float = 0.0  # L2 scale, TensorFlow convention: scale·Σw²/2 (paper: inverse 0.05)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10  # passes over the training split
+    batch_size: int = 32  # mini-batch (paper: 10)
+    lr: float = 1e-3  # Adam initial learning rate
+    lr_decay: float = 0.9  # learning rate multiplied by this after every epoch
+    time_budget_s: float = 0.0  # stop after this many seconds (0 = epochs only)
+
+
+@dataclass(frozen=True)
+class InverseConfig:
+    mode: str = "surrogate"  # surrogate | physics | hybrid (see trainables.training)
+    bound: bool = False  # squash outputs into the training range of displacements
+    physics_epochs: int = 1  # hybrid/physics: epochs through the true Hamiltonian
+    physics_broadening: float = 1e-6  # gradient broadening of 1/(λi − λj) near degeneracies
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    n_generated: int = 256  # test targets turned into structures and scored
+    attack_strength: float = 0.05  # ρa of single-atom attacks, lattice units
+    n_attacked: int = 8  # seed/generated pairs attacked for robustness and hubs
+    rdf_bins: int = 80  # linear baseline: pair-distance histogram bins
+    rdf_rmax: float = 4.0  # linear baseline: histogram range
+    ridge: float = 1e-3  # linear baseline: L2 strength
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    forward: NetConfig = field(default_factory=NetConfig)
+    inverse_net: NetConfig = field(default_factory=lambda: NetConfig(dropout=0.0, l2=0.05))
+    forward_train: TrainConfig = field(default_factory=TrainConfig)
+    inverse_train: TrainConfig = field(default_factory=TrainConfig)
+    inverse: InverseConfig = field(default_factory=InverseConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    seed: int = 0  # trial seed: weights, batches, dropout, attacks
+    device: str = "auto"  # auto | cpu | cuda[:k]
+    threads: int = 0  # torch CPU threads (0 = leave torch's default)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+def _check_net(prefix: str, net: NetConfig, size: int) -> None:
+    top = max_stages(size)
+    if not isinstance(net.stages, int) or not 1 <= net.stages <= top:
+        _fail(f"{prefix}.stages", f"must be an integer in [1, {top}] for a {size}×{size} lattice", net.stages)
+    if len(net.filters) != net.stages:
+        _fail(f"{prefix}.filters", f"needs one entry per stage ({net.stages})", net.filters)
+    if any((not isinstance(f, int)) or f <= 0 for f in net.filters):
+        _fail(f"{prefix}.filters", "every entry must be a positive integer", net.filters)
+    if not isinstance(net.fc, int) or net.fc <= 0:
+        _fail(f"{prefix}.fc", "must be a positive integer", net.fc)
+    if not (isinstance(net.dropout, (int, float)) and 0.0 <= net.dropout < 1.0):
+        _fail(f"{prefix}.dropout", "must be in [0, 1)", net.dropout)
+    if not (isinstance(net.l2, (int, float)) and math.isfinite(net.l2) and net.l2 >= 0):
+        _fail(f"{prefix}.l2", "must be a finite number >= 0", net.l2)
+
+
+def _check_train(prefix: str, train: TrainConfig) -> None:
+    if not isinstance(train.epochs, int) or train.epochs < 1:
+        _fail(f"{prefix}.epochs", "must be an integer >= 1", train.epochs)
+    if not isinstance(train.batch_size, int) or train.batch_size < 1:
+        _fail(f"{prefix}.batch_size", "must be an integer >= 1", train.batch_size)
+    if not (isinstance(train.lr, (int, float)) and math.isfinite(train.lr) and train.lr > 0):
+        _fail(f"{prefix}.lr", "must be a finite number > 0", train.lr)
+    if not (isinstance(train.lr_decay, (int, float)) and 0 < train.lr_decay <= 1):
+        _fail(f"{prefix}.lr_decay", "must be in (0, 1]", train.lr_decay)
+    if not (isinstance(train.time_budget_s, (int, float)) and train.time_budget_s >= 0):
+        _fail(f"{prefix}.time_budget_s", "must be >= 0", train.time_budget_s)
+
+
+def validate(cfg: TrialConfig) -> None:
+    """Raise ``ValueError`` naming the first bad field, its rule and its value."""
+    d = cfg.data
+    try:
+        d.spec()
+    except ValueError as err:
+        raise ValueError(f"data.{err}") from None
+    for name in ("rho_max", "sigma_max"):
+        value = getattr(d, name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            _fail(f"data.{name}", "must be a finite number >= 0", value)
+    if not (isinstance(d.a, (int, float)) and d.a > 0):
+        _fail("data.a", "must be > 0", d.a)
+    _check_net("forward", cfg.forward, d.size)
+    _check_net("inverse_net", cfg.inverse_net, d.size)
+    _check_train("forward_train", cfg.forward_train)
+    _check_train("inverse_train", cfg.inverse_train)
+    if cfg.inverse.mode not in INVERSE_MODES:
+        _fail("inverse.mode", f"must be one of {INVERSE_MODES}", cfg.inverse.mode)
+    if not isinstance(cfg.inverse.physics_epochs, int) or cfg.inverse.physics_epochs < 0:
+        _fail("inverse.physics_epochs", "must be an integer >= 0", cfg.inverse.physics_epochs)
+    s = cfg.score
+    if not isinstance(s.n_generated, int) or not 1 <= s.n_generated:
+        _fail("score.n_generated", "must be an integer >= 1", s.n_generated)
+    if s.n_generated > d.n_test:
+        _fail("score.n_generated", f"must be <= data.n_test ({d.n_test})", s.n_generated)
+    if not isinstance(s.n_attacked, int) or not 1 <= s.n_attacked <= s.n_generated:
+        _fail("score.n_attacked", f"must be an integer in [1, score.n_generated={s.n_generated}]", s.n_attacked)
+    if not (isinstance(s.attack_strength, (int, float)) and s.attack_strength > 0):
+        _fail("score.attack_strength", "must be > 0", s.attack_strength)
+    if not isinstance(cfg.seed, int) or cfg.seed < 0:
+        _fail("seed", "must be a non-negative integer", cfg.seed)
+    if not isinstance(cfg.threads, int) or cfg.threads < 0:
+        _fail("threads", "must be an integer >= 0", cfg.threads)
+
+
+def to_flat(obj: object, prefix: str = "") -> dict[str, object]:
+    """``{"forward.filters": (256, 512, 1024), ...}`` for any nested config dataclass."""
+    flat: dict[str, object] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            flat.update(to_flat(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _coerce(key: str, value: object, hint: object) -> object:
+    """Bring YAML/CLI/Optuna values to the field's declared type, or fail naming the key."""
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.replace("[", "").replace("]", "").replace("(", "").replace(")", "").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            _fail(key, "must be a list of integers", value)
+        return tuple(_coerce(key, v, int) for v in value)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        _fail(key, "must be true or false", value)
+    if hint is int:
+        if isinstance(value, bool):
+            _fail(key, "must be an integer", value)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        _fail(key, "must be an integer", value)
+    if hint is float:
+        if isinstance(value, bool):
+            _fail(key, "must be a number", value)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        _fail(key, "must be a number", value)
+    if hint is str:
+        if not isinstance(value, str):
+            _fail(key, "must be a string", value)
+        return value
+    return value
+
+
+def _build(cls: type, flat: dict[str, object], prefix: str, used: set[str]) -> object:
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            sub = {k: v for k, v in flat.items() if k.startswith(key + ".")}
+            if sub:
+                default = f.default_factory() if f.default_factory is not dataclasses.MISSING else hint()
+                base = to_flat(default, key + ".")
+                base.update(sub)
+                kwargs[f.name] = _build(hint, base, key + ".", used)
+                used.update(sub)
+        elif key in flat:
+            kwargs[f.name] = _coerce(key, flat[key], hint)
+            used.add(key)
+    return cls(**kwargs)
+
+
+def from_flat(flat: dict[str, object], cls: type = TrialConfig) -> object:
+    """Inverse of :func:`to_flat`; missing keys take defaults, unknown keys raise by name."""
+    known = set(to_flat(cls()))
+    unknown = sorted(set(flat) - known)
+    if unknown:
+        _fail(unknown[0], f"is not a known key (known sections: {sorted({k.split('.')[0] for k in known})})", flat[unknown[0]])
+    return _build(cls, dict(flat), "", set())
