@@ -59,7 +59,10 @@ def attacked_mode_areas(
     """
     disp = check_displacements(displacements)
     _check_physics(a, t0, onsite)
-    if not (isinstance(strength, (int, float, np.floating)) and math.isfinite(strength)) or strength < 0:
+    if (
+        not (isinstance(strength, (int, float, np.floating)) and math.isfinite(strength))
+        or strength < 0
+    ):
         raise ValueError(f"strength must be a finite number >= 0, but got strength={strength!r}.")
     dev = resolve_device(device)
     pos_all = positions(disp)  # (n, N, 2)

@@ -107,7 +107,11 @@ def shard_plan(spec: DatasetSpec) -> list[ShardTask]:
 def make_shard(spec: DatasetSpec, task: ShardTask, *, device: str | None = None) -> dict:
     """Draw and solve one shard: ``displacements`` (n, 2, L, L) and ``mode_areas`` (n, N), float64."""
     disp = sample_displacements(
-        task.count, seed=task.seed(spec), size=spec.size, rho_max=spec.rho_max, sigma_max=spec.sigma_max
+        task.count,
+        seed=task.seed(spec),
+        size=spec.size,
+        rho_max=spec.rho_max,
+        sigma_max=spec.sigma_max,
     )
     areas = mode_areas(disp, a=spec.a, t0=spec.t0, onsite=spec.onsite, device=device)
     return {"displacements": disp, "mode_areas": areas}
@@ -151,7 +155,10 @@ def _save_shard(directory: Path, task: ShardTask, arrays: dict) -> None:
 
 def _shard_ok(spec: DatasetSpec, directory: Path, task: ShardTask) -> bool:
     """True only if the shard exists, matches its checksum and has the expected arrays."""
-    path, sidecar = _shard_path(directory, task), _shard_path(directory, task).with_suffix(".sha256")
+    path, sidecar = (
+        _shard_path(directory, task),
+        _shard_path(directory, task).with_suffix(".sha256"),
+    )
     if not (path.is_file() and sidecar.is_file()):
         return False
     if sidecar.read_text().strip() != _sha256(path):

@@ -14,4 +14,6 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     try:
         return torch.device(device)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:k]', but got device={device!r}.") from err
+        raise ValueError(
+            f"device must be 'auto', 'cpu' or 'cuda[:k]', but got device={device!r}."
+        ) from err

@@ -56,7 +56,9 @@ def check_displacements(displacements: object, *, name: str = "displacements") -
     """Return ``displacements`` as a float64 ``(n, 2, L, L)`` array or raise ``ValueError``."""
     arr = np.asarray(displacements)
     if arr.ndim != 4 or arr.shape[1] != 2 or arr.shape[2] != arr.shape[3] or arr.shape[2] < 2:
-        raise ValueError(f"{name} must have shape (n, 2, L, L) with L >= 2, but got shape={arr.shape}.")
+        raise ValueError(
+            f"{name} must have shape (n, 2, L, L) with L >= 2, but got shape={arr.shape}."
+        )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one structure, but got shape={arr.shape}.")
     if not np.issubdtype(arr.dtype, np.number):

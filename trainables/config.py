@@ -1,8 +1,8 @@
 """The trial's configuration: frozen dataclasses, one comment per field.
 
-Flattened to ``"section.field"`` keys for Optuna, Tune and ``mlflow.log_params``; :func:`from_flat`
-rejects unknown keys by name. The study layer (``study/config.py``) wraps this with search, resources
-and tracking settings; this module knows nothing of Ray, Optuna or MLflow.
+Flattened to ``"section.field"`` keys for Optuna, Tune and ``mlflow.log_params``;
+:func:`from_flat` rejects unknown keys by name. The study layer (``study/config.py``) wraps this
+with search, resources and tracking settings; this module knows nothing of Ray, Optuna or MLflow.
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ class TrialConfig:
 def _check_net(prefix: str, net: NetConfig, size: int) -> None:
     top = max_stages(size)
     if not isinstance(net.stages, int) or not 1 <= net.stages <= top:
-        _fail(f"{prefix}.stages", f"must be an integer in [1, {top}] for a {size}×{size} lattice", net.stages)
+        rule = f"must be an integer in [1, {top}] for a {size}×{size} lattice"
+        _fail(f"{prefix}.stages", rule, net.stages)
     if len(net.filters) != net.stages:
         _fail(f"{prefix}.filters", f"needs one entry per stage ({net.stages})", net.filters)
     if any((not isinstance(f, int)) or f <= 0 for f in net.filters):
@@ -159,13 +160,22 @@ def validate(cfg: TrialConfig) -> None:
         _fail("inverse.mode", f"must be one of {INVERSE_MODES}", cfg.inverse.mode)
     if not isinstance(cfg.inverse.physics_epochs, int) or cfg.inverse.physics_epochs < 0:
         _fail("inverse.physics_epochs", "must be an integer >= 0", cfg.inverse.physics_epochs)
+    if cfg.inverse.mode == "physics" and cfg.inverse.physics_epochs < 1:
+        rule = "must be >= 1 when inverse.mode='physics' (its only training)"
+        _fail("inverse.physics_epochs", rule, cfg.inverse.physics_epochs)
+    broadening = cfg.inverse.physics_broadening
+    if not (isinstance(broadening, (int, float)) and math.isfinite(broadening) and broadening >= 0):
+        _fail("inverse.physics_broadening", "must be a finite number >= 0", broadening)
+    if not isinstance(cfg.inverse.bound, bool):
+        _fail("inverse.bound", "must be true or false", cfg.inverse.bound)
     s = cfg.score
     if not isinstance(s.n_generated, int) or not 1 <= s.n_generated:
         _fail("score.n_generated", "must be an integer >= 1", s.n_generated)
     if s.n_generated > d.n_test:
         _fail("score.n_generated", f"must be <= data.n_test ({d.n_test})", s.n_generated)
     if not isinstance(s.n_attacked, int) or not 1 <= s.n_attacked <= s.n_generated:
-        _fail("score.n_attacked", f"must be an integer in [1, score.n_generated={s.n_generated}]", s.n_attacked)
+        rule = f"must be an integer in [1, score.n_generated={s.n_generated}]"
+        _fail("score.n_attacked", rule, s.n_attacked)
     if not (isinstance(s.attack_strength, (int, float)) and s.attack_strength > 0):
         _fail("score.attack_strength", "must be > 0", s.attack_strength)
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
@@ -192,7 +202,8 @@ def _coerce(key: str, value: object, hint: object) -> object:
     origin = typing.get_origin(hint)
     if origin is tuple:
         if isinstance(value, str):
-            value = [v for v in value.replace("[", "").replace("]", "").replace("(", "").replace(")", "").split(",") if v.strip()]
+            stripped = value.translate(str.maketrans("", "", "[]()"))
+            value = [v for v in stripped.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             _fail(key, "must be a list of integers", value)
         return tuple(_coerce(key, v, int) for v in value)
@@ -242,7 +253,8 @@ def _build(cls: type, flat: dict[str, object], prefix: str, used: set[str]) -> o
         if dataclasses.is_dataclass(hint):
             sub = {k: v for k, v in flat.items() if k.startswith(key + ".")}
             if sub:
-                default = f.default_factory() if f.default_factory is not dataclasses.MISSING else hint()
+                has_factory = f.default_factory is not dataclasses.MISSING
+                default = f.default_factory() if has_factory else hint()
                 base = to_flat(default, key + ".")
                 base.update(sub)
                 kwargs[f.name] = _build(hint, base, key + ".", used)
@@ -258,5 +270,6 @@ def from_flat(flat: dict[str, object], cls: type = TrialConfig) -> object:
     known = set(to_flat(cls()))
     unknown = sorted(set(flat) - known)
     if unknown:
-        _fail(unknown[0], f"is not a known key (known sections: {sorted({k.split('.')[0] for k in known})})", flat[unknown[0]])
+        sections = sorted({k.split(".")[0] for k in known})
+        _fail(unknown[0], f"is not a known key (known sections: {sections})", flat[unknown[0]])
     return _build(cls, dict(flat), "", set())

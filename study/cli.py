@@ -1,0 +1,140 @@
+"""The ``scalefree`` command line: launch, resume, report, config, generate, ui, reproduce.
+
+Bad input of any kind prints one line ``scalefree: error: KEY: RULE, but got VALUE.`` and exits 2
+before anything is started or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+class UsageError(ValueError):
+    """Bad input: reported as one line with exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scalefree", description=__doc__.splitlines()[0])
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "config", metavar="PRESET_OR_YAML", help="smoke | reference | paper | path.yaml"
+        )
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    launch = verbs.add_parser("launch", help="run a study")
+    with_config(launch)
+    launch.add_argument("--name", help="study name (default: the preset or file name)")
+    launch.add_argument("--address", help="Ray cluster address to attach to (default: local Ray)")
+    resume = verbs.add_parser("resume", help="resume an interrupted study")
+    resume.add_argument("study", metavar="NAME_OR_DIR")
+    resume.add_argument("--address", help="Ray cluster address to attach to")
+    report = verbs.add_parser("report", help="Pareto table and figures of a study")
+    report.add_argument("study", metavar="NAME_OR_DIR")
+    config = verbs.add_parser("config", help="print the resolved config as YAML; runs nothing")
+    with_config(config)
+    generate = verbs.add_parser("generate", help="generate the dataset only")
+    with_config(generate)
+    generate.add_argument("--out", required=True, help="dataset cache directory")
+    generate.add_argument("--address", help="Ray cluster address to attach to")
+    ui = verbs.add_parser("ui", help="serve the MLflow UI for the study's tracking store")
+    ui.add_argument("study", nargs="?", metavar="NAME_OR_DIR")
+    ui.add_argument("--port", type=int, default=5000)
+    repro = verbs.add_parser("reproduce", help="the paper's protocol, paper vs measured")
+    repro.add_argument("--scale", choices=("smoke", "cpu", "paper"), default="cpu")
+    repro.add_argument("--address", help="Ray cluster address to attach to")
+    return parser
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from study.config import config_yaml, load_config
+
+    print(config_yaml(load_config(args.config, args.overrides)), end="")
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from study.cluster import connect
+    from study.config import load_config
+    from study.data import generate_with_ray
+
+    cfg = load_config(args.config, args.overrides)
+    spec = cfg.trial.data.spec()
+    with connect(args.address):
+        directory = generate_with_ray(
+            spec, args.out, max_in_flight=cfg.resources.data_workers or None
+        )
+    print(directory)
+    return 0
+
+
+def _cmd_launch(args: argparse.Namespace) -> int:
+    from study.config import load_config
+    from study.launch import launch
+
+    cfg = load_config(args.config, args.overrides)
+    name = args.name or Path(args.config).stem
+    launch(cfg, name=name, address=args.address)
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from study.launch import resume
+
+    resume(args.study, address=args.address)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from study.report import report
+
+    report(args.study)
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from study.tracking import serve_ui
+
+    return serve_ui(args.study, port=args.port)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from study.reproduce import reproduce
+
+    reproduce(scale=args.scale, address=args.address)
+    return 0
+
+
+COMMANDS = {
+    "config": _cmd_config,
+    "generate": _cmd_generate,
+    "launch": _cmd_launch,
+    "resume": _cmd_resume,
+    "report": _cmd_report,
+    "ui": _cmd_ui,
+    "reproduce": _cmd_reproduce,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.verb](args)
+    except ValueError as err:  # user input: config keys, paths, addresses
+        print(f"scalefree: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "scalefree: interrupted; `scalefree resume` continues where this stopped",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Study configuration: the trial's config plus search space, search, resources and tracking.
+
+Sources, later wins: dataclass defaults → preset YAML (``study/presets/NAME.yaml``) or a user YAML
+(which may name ``preset:`` to start from) → ``--set key=value`` overrides. Every key is flat
+(``forward.filters``, ``search.num_samples``); nested YAML mappings are flattened the same way.
+Every error names the key, the rule and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from trainables.config import TrialConfig, _coerce, _fail, from_flat, max_stages, to_flat
+
+__all__ = [
+    "SpaceConfig",
+    "SearchConfig",
+    "ResourcesConfig",
+    "TrackingConfig",
+    "StudyConfig",
+    "PRESETS",
+    "load_config",
+    "study_to_flat",
+    "study_from_flat",
+    "config_yaml",
+]
+
+PRESET_DIR = Path(__file__).parent / "presets"
+PRESETS = ("smoke", "reference", "paper")
+METRICS = (
+    "d2l_accuracy",
+    "l2d2l_accuracy",
+    "validated_accuracy",
+    "alpha",
+    "alpha_error",
+    "xmin",
+    "ks_distance",
+    "n_tail",
+    "weight_alpha",
+    "robustness_gain",
+    "hub_gini",
+    "hub_gini_seed",
+    "linear_accuracy",
+    "baseline_accuracy",
+)
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    stages: tuple[int, ...] = (
+        1,
+        3,
+    )  # [min, max] pooling stages (shared by both nets, as the paper)
+    filters: tuple[int, ...] = (
+        16,
+        32,
+        64,
+    )  # choices of filters for each stage (conditional on depth)
+    fc: tuple[int, ...] = (128, 256, 512)  # choices of FC width
+    dropout: tuple[float, ...] = (0.0, 0.5)  # [low, high] forward FC dropout
+    l2: tuple[float, ...] = (1e-5, 5e-2)  # [low, high] inverse L2 scale, log-uniform
+    lr: tuple[float, ...] = (3e-4, 3e-3)  # [low, high] Adam learning rate (both nets), log-uniform
+    batch_size: tuple[int, ...] = (32, 64)  # choices of mini-batch size (both nets)
+    inverse_mode: tuple[str, ...] = ("surrogate",)  # choices of inverse training mode
+    bound: tuple[bool, ...] = (False, True)  # choices of the inverse output bound
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    num_samples: int = 4  # trials in the study
+    max_concurrent: int = 2  # trials running at once
+    objectives: tuple[str, ...] = ("validated_accuracy", "robustness_gain")  # final metrics
+    modes: tuple[str, ...] = ("max", "max")  # one of max/min per objective
+    alpha_target: float = 3.79  # target of the `alpha_error` objective |alpha − target|
+    sampler_seed: int = 0  # Optuna sampler seed
+    scheduler: str = "none"  # none | asha (on the per-epoch inverse validation accuracy)
+    grace_period: int = 1  # asha: epochs before a trial may be stopped
+    max_failures: int = 1  # retries of a trial whose worker crashed
+
+
+@dataclass(frozen=True)
+class ResourcesConfig:
+    cpus_per_trial: float = 1.0  # CPUs reserved per trial (also its torch threads)
+    gpus_per_trial: float = 0.0  # GPU fraction per trial (0.5 = two trials share a GPU)
+    data_workers: int = 0  # concurrent generation tasks (0 = one per cluster CPU)
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    uri: str = ""  # MLflow tracking URI ('' = MLFLOW_TRACKING_URI or sqlite:///mlflow.db)
+    experiment: str = "scalefree"  # MLflow experiment name
+    studies_dir: str = "studies"  # study directories live here
+    data_dir: str = "studies/_data"  # dataset cache (content-hashed)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    trial: TrialConfig = field(default_factory=TrialConfig)
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    def __post_init__(self) -> None:
+        _validate_study(self)
+
+
+_SECTIONS = ("space", "search", "resources", "tracking")
+
+
+def _check_range(key: str, values: tuple, *, positive: bool = False) -> None:
+    if len(values) != 2 or values[0] > values[1]:
+        _fail(key, "must be [low, high] with low <= high", list(values))
+    if positive and values[0] <= 0:
+        _fail(key, "must be > 0 (log-uniform)", list(values))
+
+
+def _validate_study(cfg: StudyConfig) -> None:
+    sp, se, size = cfg.space, cfg.search, cfg.trial.data.size
+    _check_range("space.stages", sp.stages)
+    top = max_stages(size)
+    if sp.stages[0] < 1 or sp.stages[1] > top:
+        _fail(
+            "space.stages", f"must lie in [1, {top}] for a {size}×{size} lattice", list(sp.stages)
+        )
+    for key in ("filters", "fc", "batch_size"):
+        values = getattr(sp, key)
+        if not values or any(v <= 0 for v in values):
+            _fail(f"space.{key}", "must be a non-empty list of positive integers", list(values))
+    _check_range("space.dropout", sp.dropout)
+    if sp.dropout[0] < 0 or sp.dropout[1] >= 1:
+        _fail("space.dropout", "must lie in [0, 1)", list(sp.dropout))
+    _check_range("space.l2", sp.l2, positive=True)
+    _check_range("space.lr", sp.lr, positive=True)
+    from trainables.config import INVERSE_MODES
+
+    if not sp.inverse_mode or any(m not in INVERSE_MODES for m in sp.inverse_mode):
+        _fail(
+            "space.inverse_mode",
+            f"must be a non-empty subset of {INVERSE_MODES}",
+            list(sp.inverse_mode),
+        )
+    if not sp.bound:
+        _fail("space.bound", "must list at least one of true/false", list(sp.bound))
+    if se.num_samples < 1:
+        _fail("search.num_samples", "must be >= 1", se.num_samples)
+    if se.max_concurrent < 1:
+        _fail("search.max_concurrent", "must be >= 1", se.max_concurrent)
+    if not se.objectives or any(o not in METRICS for o in se.objectives):
+        _fail("search.objectives", f"must be a non-empty list of {METRICS}", list(se.objectives))
+    if len(se.modes) != len(se.objectives) or any(m not in ("max", "min") for m in se.modes):
+        _fail(
+            "search.modes",
+            f"needs one of max/min per objective ({len(se.objectives)})",
+            list(se.modes),
+        )
+    if not math.isfinite(se.alpha_target):
+        _fail("search.alpha_target", "must be finite", se.alpha_target)
+    if se.scheduler not in ("none", "asha"):
+        _fail("search.scheduler", "must be none or asha", se.scheduler)
+    if se.grace_period < 1:
+        _fail("search.grace_period", "must be >= 1", se.grace_period)
+    if se.max_failures < 0:
+        _fail("search.max_failures", "must be >= 0", se.max_failures)
+    r = cfg.resources
+    if r.cpus_per_trial <= 0:
+        _fail("resources.cpus_per_trial", "must be > 0", r.cpus_per_trial)
+    if not 0 <= r.gpus_per_trial <= 8:
+        _fail("resources.gpus_per_trial", "must be in [0, 8]", r.gpus_per_trial)
+    if r.data_workers < 0:
+        _fail("resources.data_workers", "must be >= 0", r.data_workers)
+    if not cfg.tracking.experiment:
+        _fail("tracking.experiment", "must be a non-empty name", cfg.tracking.experiment)
+
+
+def study_to_flat(cfg: StudyConfig) -> dict[str, object]:
+    flat = to_flat(cfg.trial)
+    for name in _SECTIONS:
+        flat.update(to_flat(getattr(cfg, name), f"{name}."))
+    return flat
+
+
+def _section_from_flat(cls: type, prefix: str, flat: dict) -> object:
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        if key in flat:
+            kwargs[f.name] = _coerce_any(key, flat[key], hints[f.name])
+    return cls(**kwargs)
+
+
+def _coerce_any(key: str, value: object, hint: object) -> object:
+    import typing
+
+    if typing.get_origin(hint) is tuple:
+        (inner, *_rest) = typing.get_args(hint)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.strip("[]() ").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            _fail(key, "must be a list", value)
+        return tuple(_coerce(key, v, inner) for v in value)
+    return _coerce(key, value, hint)
+
+
+def study_from_flat(flat: dict[str, object]) -> StudyConfig:
+    known = set(study_to_flat(StudyConfig()))
+    unknown = sorted(set(flat) - known)
+    if unknown:
+        _fail(
+            unknown[0],
+            "is not a known key (see `scalefree config smoke` for all keys)",
+            flat[unknown[0]],
+        )
+    trial_flat = {k: v for k, v in flat.items() if k.split(".")[0] not in _SECTIONS}
+    trial = from_flat(trial_flat)
+    sections = {
+        name: _section_from_flat(type(getattr(StudyConfig(), name)), f"{name}.", flat)
+        for name in _SECTIONS
+    }
+    return StudyConfig(trial=trial, **sections)
+
+
+def _flatten_yaml(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten_yaml(value, full + "."))
+        else:
+            flat[full] = value
+    return flat
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        tree = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        _fail("config", f"must be a readable YAML file ({reason})", str(path))
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        _fail("config", "must be a YAML mapping of keys to values", str(path))
+    return tree
+
+
+def _parse_override(item: str) -> tuple[str, object]:
+    if "=" not in item:
+        _fail("--set", "must look like key=value", item)
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> StudyConfig:
+    """Resolve a preset name or YAML path plus ``key=value`` overrides into a validated config."""
+    flat: dict[str, object] = {}
+    if preset_or_path in PRESETS:
+        flat.update(_flatten_yaml(_read_yaml(PRESET_DIR / f"{preset_or_path}.yaml")))
+    else:
+        path = Path(preset_or_path)
+        if not path.is_file():
+            _fail("config", f"must be a preset {PRESETS} or an existing YAML file", preset_or_path)
+        user = _flatten_yaml(_read_yaml(path))
+        base = user.pop("preset", None)
+        if base is not None:
+            if base not in PRESETS:
+                _fail("preset", f"must be one of {PRESETS}", base)
+            flat.update(_flatten_yaml(_read_yaml(PRESET_DIR / f"{base}.yaml")))
+        flat.update(user)
+    flat.update(dict(_parse_override(item) for item in overrides))
+    return study_from_flat(flat)
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def config_yaml(cfg: StudyConfig) -> str:
+    """The resolved config as nested YAML (loadable again with :func:`load_config`)."""
+    tree: dict = {}
+    for key, value in study_to_flat(cfg).items():
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _plain(value)
+    return yaml.safe_dump(tree, sort_keys=False)
