@@ -1,0 +1,190 @@
+"""Launch and resume studies: data once, Tune + Optuna search, MLflow parent run, final report.
+
+A study lives in ``studies/NAME/``: ``config.yaml`` (resolved), ``study.json`` (tracking ids),
+``optuna.db`` (the Optuna study), ``tune/`` (Tune's experiment state and trial checkpoints) and
+``report/``. Everything is checked before that directory is created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from study.config import StudyConfig, config_yaml, load_config, study_to_flat
+from trainables.config import to_flat
+
+__all__ = ["launch", "resume", "read_study", "study_dir_of"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "alpha", "robustness_gain"]
+
+
+def study_dir_of(name_or_dir: str, studies_dir: str = "studies") -> Path:
+    path = Path(name_or_dir)
+    if (path / "study.json").is_file():
+        return path.resolve()
+    candidate = Path(studies_dir) / name_or_dir
+    if (candidate / "study.json").is_file():
+        return candidate.resolve()
+    raise ValueError(f"study: must name a study directory or a study under {studies_dir}/, but got {name_or_dir!r}.")
+
+
+def read_study(name_or_dir: str) -> dict:
+    directory = study_dir_of(name_or_dir)
+    info = json.loads((directory / "study.json").read_text())
+    info["dir"] = str(directory)
+    return info
+
+
+def _environment() -> None:
+    # The classic progress table (validated accuracy, α, robustness gain per trial).
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Per-epoch results carry the ASHA metric; objectives arrive only with the final result.
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "1")
+
+
+def _trainable(cfg: StudyConfig, info: dict, data: dict):
+    from ray import tune
+
+    from study.trainable import tune_trial
+
+    base = to_flat(cfg.trial)
+    base["threads"] = max(1, int(cfg.resources.cpus_per_trial))
+    resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
+    trainable = tune.with_parameters(tune_trial, base_flat=base, data=data, study=info)
+    return tune.with_resources(trainable, resources)
+
+
+def _run_config(cfg: StudyConfig, directory: Path):
+    from ray import tune
+
+    reporter = tune.CLIReporter(
+        metric_columns=METRIC_COLUMNS, parameter_columns=["stages", "fc", "inverse_mode"], max_report_frequency=20
+    )
+    return tune.RunConfig(
+        name="tune",
+        storage_path=str(directory),
+        failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        progress_reporter=reporter,
+        verbose=1,
+    )
+
+
+def _data(cfg: StudyConfig) -> dict:
+    from study.data import generate_with_ray, load_splits
+
+    spec = cfg.trial.data.spec()
+    generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=cfg.resources.data_workers or None)
+    return load_splits(spec, cfg.tracking.data_dir)
+
+
+def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
+    """Start a new study ``name``; returns its directory."""
+    from study.cluster import check_address, connect
+    from study.search import make_scheduler, make_searcher
+    from study.tracking import check_uri, ensure_experiment, git_commit, resolve_uri, start_parent
+
+    if not _NAME.match(name):
+        raise ValueError(f"--name: must be letters, digits, '_', '.' or '-', but got {name!r}.")
+    directory = Path(cfg.tracking.studies_dir).resolve() / name
+    if directory.exists():
+        raise ValueError(f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}.")
+    uri = resolve_uri(cfg.tracking.uri)
+    check_uri(uri)
+    if address:
+        check_address(address)
+    _environment()
+
+    from ray import tune
+
+    with connect(address):
+        directory.mkdir(parents=True)
+        (directory / "config.yaml").write_text(config_yaml(cfg))
+        experiment_id = ensure_experiment(uri, cfg.tracking.experiment, Path("mlruns"))
+        parent = start_parent(uri, experiment_id, name, None)
+        info = {
+            "name": name,
+            "tracking_uri": uri,
+            "experiment_id": experiment_id,
+            "parent_run_id": parent,
+            "git_commit": git_commit(),
+            "data_key": cfg.trial.data.spec().key(),
+        }
+        (directory / "study.json").write_text(json.dumps(info, indent=2))
+        _log_parent_start(uri, parent, cfg, directory)
+        print(f"[study] {name}: {directory}  (MLflow run {parent} on {uri})", flush=True)
+        data = _data(cfg)
+        tuner = tune.Tuner(
+            _trainable(cfg, info, data),
+            tune_config=tune.TuneConfig(
+                search_alg=make_searcher(cfg, directory, name),
+                scheduler=make_scheduler(cfg),
+                num_samples=cfg.search.num_samples,
+            ),
+            run_config=_run_config(cfg, directory),
+        )
+        results = tuner.fit()
+        _finish(cfg, info, directory, results)
+    return directory
+
+
+def resume(name_or_dir: str, *, address: str | None = None) -> Path:
+    """Continue a study: finished trials kept, unfinished continued, errored retried."""
+    from study.cluster import check_address, connect
+    from study.search import check_directions
+    from study.tracking import check_uri, start_parent
+
+    info = read_study(name_or_dir)
+    directory = Path(info["dir"])
+    cfg = load_config(str(directory / "config.yaml"))
+    check_uri(info["tracking_uri"])
+    check_directions(cfg, directory, info["name"])
+    if address:
+        check_address(address)
+    if not (directory / "tune").is_dir():
+        raise ValueError(f"study: has no Tune state to resume under {directory}, but got {name_or_dir!r}.")
+    _environment()
+    from ray import tune
+
+    with connect(address):
+        start_parent(info["tracking_uri"], info["experiment_id"], info["name"], info["parent_run_id"])
+        print(f"[study] resuming {info['name']} from {directory}", flush=True)
+        data = _data(cfg)
+        tuner = tune.Tuner.restore(
+            str(directory / "tune"),
+            trainable=_trainable(cfg, info, data),
+            resume_unfinished=True,
+            resume_errored=True,
+        )
+        results = tuner.fit()
+        _finish(cfg, info, directory, results)
+    return directory
+
+
+def _log_parent_start(uri: str, run_id: str, cfg: StudyConfig, directory: Path) -> None:
+    import mlflow
+
+    from study.tracking import log_flat_params
+
+    client = mlflow.MlflowClient(uri)
+    log_flat_params(client, run_id, study_to_flat(cfg))
+    client.log_artifact(run_id, str(directory / "config.yaml"))
+
+
+def _finish(cfg: StudyConfig, info: dict, directory: Path, results) -> None:
+    import mlflow
+
+    from study.report import report
+
+    errors = sum(1 for r in results if r.error is not None)
+    print(f"[study] {len(results)} trials, {errors} failed", flush=True)
+    report(str(directory))
+    client = mlflow.MlflowClient(info["tracking_uri"])
+    client.log_metric(info["parent_run_id"], "trials_failed", errors)
+    client.log_metric(info["parent_run_id"], "trials", len(results))
+    client.set_terminated(info["parent_run_id"], "FINISHED")

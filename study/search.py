@@ -1,0 +1,115 @@
+"""The search: a define-by-run Optuna space over architectures, the searcher and the scheduler.
+
+Architecture choices apply to both nets (the paper mirrors D2L and L2D, and Note S6 changes both);
+filters are sampled per stage, so their parameters exist only for the stages a trial has.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from study.config import StudyConfig
+
+__all__ = ["space_function", "apply_params", "make_searcher", "make_scheduler", "check_directions"]
+
+
+def space_function(cfg: StudyConfig):
+    sp = cfg.space
+
+    def define(trial) -> None:
+        stages = trial.suggest_int("stages", sp.stages[0], sp.stages[1])
+        for k in range(stages):
+            trial.suggest_categorical(f"filters_{k}", list(sp.filters))
+        trial.suggest_categorical("fc", list(sp.fc))
+        trial.suggest_float("dropout", sp.dropout[0], sp.dropout[1])
+        trial.suggest_float("l2", sp.l2[0], sp.l2[1], log=True)
+        trial.suggest_float("lr", sp.lr[0], sp.lr[1], log=True)
+        trial.suggest_categorical("batch_size", list(sp.batch_size))
+        trial.suggest_categorical("inverse_mode", list(sp.inverse_mode))
+        trial.suggest_categorical("bound", list(sp.bound))
+
+    return define
+
+
+def apply_params(base_flat: dict, params: dict) -> dict:
+    """Sampled parameters → flat trial-config overrides on top of ``base_flat``."""
+    flat = dict(base_flat)
+    if "stages" in params:
+        stages = int(params["stages"])
+        filters = tuple(int(params[f"filters_{k}"]) for k in range(stages))
+        for net in ("forward", "inverse_net"):
+            flat[f"{net}.stages"], flat[f"{net}.filters"] = stages, filters
+    mapping = {
+        "fc": ("forward.fc", "inverse_net.fc"),
+        "dropout": ("forward.dropout",),
+        "l2": ("inverse_net.l2",),
+        "lr": ("forward_train.lr", "inverse_train.lr"),
+        "batch_size": ("forward_train.batch_size", "inverse_train.batch_size"),
+        "inverse_mode": ("inverse.mode",),
+        "bound": ("inverse.bound",),
+    }
+    for name, keys in mapping.items():
+        if name in params:
+            for key in keys:
+                flat[key] = params[name]
+    return flat
+
+
+def _storage(study_dir: Path):
+    import optuna
+
+    return optuna.storages.RDBStorage(f"sqlite:///{(study_dir / 'optuna.db').resolve()}")
+
+
+def check_directions(cfg: StudyConfig, study_dir: Path, name: str) -> None:
+    """A stored study with other objectives cannot be continued (OptunaSearch does not check)."""
+    import optuna
+
+    storage = _storage(study_dir)
+    try:
+        stored = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return
+    wanted = [
+        optuna.study.StudyDirection.MAXIMIZE if m == "max" else optuna.study.StudyDirection.MINIMIZE
+        for m in cfg.search.modes
+    ]
+    if list(stored.directions) != wanted:
+        have = [d.name.lower() for d in stored.directions]
+        raise ValueError(
+            f"search.modes: must match the stored Optuna study {name!r} ({have}), but got {list(cfg.search.modes)}."
+        )
+
+
+def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
+    import optuna
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
+    sampler = optuna.samplers.TPESampler(seed=cfg.search.sampler_seed)
+    searcher = OptunaSearch(
+        space=space_function(cfg),
+        metric=objectives if len(objectives) > 1 else objectives[0],
+        mode=modes if len(modes) > 1 else modes[0],
+        sampler=sampler,
+        storage=_storage(study_dir),
+        study_name=name,
+    )
+    return ConcurrencyLimiter(searcher, max_concurrent=cfg.search.max_concurrent)
+
+
+def make_scheduler(cfg: StudyConfig):
+    """ASHA on the per-epoch validation accuracy, or FIFO."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if cfg.search.scheduler != "asha":
+        return FIFOScheduler()
+    epochs = cfg.trial.forward_train.epochs + cfg.trial.inverse_train.epochs
+    return ASHAScheduler(
+        metric="val_accuracy",
+        mode="max",
+        time_attr="training_iteration",
+        max_t=epochs + 1,
+        grace_period=cfg.search.grace_period,
+    )

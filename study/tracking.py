@@ -1,0 +1,140 @@
+"""MLflow bookkeeping: one parent run per study, one nested run per trial, also after resume.
+
+Ray's ``MLflowLoggerCallback`` opens a new run for every resumed trial and keeps no state, so trials
+log through this module instead: a trial's run is found again by its ``scalefree.trial_id`` tag under
+the study's parent run and continued, never duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+__all__ = [
+    "resolve_uri",
+    "check_uri",
+    "ensure_experiment",
+    "start_parent",
+    "trial_run",
+    "log_flat_params",
+    "serve_ui",
+    "git_commit",
+]
+
+TRIAL_TAG = "scalefree.trial_id"
+STUDY_TAG = "scalefree.study"
+
+
+def resolve_uri(uri: str = "") -> str:
+    """The tracking URI, with relative SQLite paths made absolute (Ray workers run elsewhere)."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI", "") or "sqlite:///mlflow.db"
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = "sqlite:///" + str(Path(uri[len("sqlite:///") :]).resolve())
+    return uri
+
+
+def check_uri(uri: str) -> None:
+    """Fail before anything starts when a tracking server does not answer."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parsed.hostname, port), timeout=3):
+                pass
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            raise ValueError(
+                f"tracking.uri: must name a reachable MLflow server ({reason}), but got {uri!r}."
+            ) from None
+    elif parsed.scheme not in ("sqlite", "postgresql", "mysql", "file", "databricks"):
+        raise ValueError(f"tracking.uri: must be sqlite:///, http(s):// or a database URI, but got {uri!r}.")
+
+
+def ensure_experiment(uri: str, name: str, artifact_root: Path) -> str:
+    """Experiment id; artifacts go to an absolute folder so workers in any cwd find it."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    parsed = urlparse(uri)
+    location = None if parsed.scheme in ("http", "https") else artifact_root.resolve().as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def start_parent(uri: str, experiment_id: str, study: str, run_id: str | None) -> str:
+    """Create (or reopen) the study's parent run; returns its id."""
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    if run_id is None:
+        run = client.create_run(
+            experiment_id, run_name=study, tags={STUDY_TAG: study, "mlflow.source.git.commit": git_commit()}
+        )
+        return run.info.run_id
+    client.update_run(run_id, status="RUNNING")
+    return run_id
+
+
+def trial_run(uri: str, experiment_id: str, parent_id: str, study: str, trial_id: str, tags: dict):
+    """The trial's nested run: the existing one for ``trial_id`` if any, else a new one."""
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{TRIAL_TAG}` = '{trial_id}' and tags.`mlflow.parentRunId` = '{parent_id}'",
+        max_results=1,
+    )
+    if found:
+        client.update_run(found[0].info.run_id, status="RUNNING")
+        for key, value in tags.items():
+            client.set_tag(found[0].info.run_id, key, value)
+        return found[0].info.run_id
+    all_tags = {TRIAL_TAG: trial_id, STUDY_TAG: study, "mlflow.parentRunId": parent_id, **tags}
+    return client.create_run(experiment_id, run_name=trial_id, tags=all_tags).info.run_id
+
+
+def log_flat_params(client, run_id: str, flat: dict) -> None:
+    """Params are write-once in MLflow: log only keys the run does not have yet."""
+    from mlflow.entities import Param
+
+    have = client.get_run(run_id).data.params
+    params = [Param(k, str(v)) for k, v in flat.items() if k not in have]
+    for start in range(0, len(params), 100):
+        client.log_batch(run_id, params=params[start : start + 100])
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def serve_ui(study: str | None, *, port: int = 5000) -> int:
+    """Serve the MLflow UI on the tracking store of ``study`` (or the default store)."""
+    uri = resolve_uri("")
+    if study:
+        from study.launch import read_study
+
+        uri = read_study(study)["tracking_uri"]
+    if urlparse(uri).scheme in ("http", "https"):
+        print(f"the study logs to a server: open {uri}")
+        return 0
+    print(f"MLflow UI for {uri} on http://127.0.0.1:{port}", flush=True)
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)]
+    return subprocess.call(cmd)

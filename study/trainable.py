@@ -1,0 +1,96 @@
+"""The Ray edge of a trial: Tune context, checkpoints and MLflow around ``trainables.run_trial``."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = ["tune_trial"]
+
+
+def _numeric(metrics: dict) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            out[key] = float(value)
+    return out
+
+
+def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> None:
+    """Function trainable: ``params`` are Optuna's samples, the rest comes via ``with_parameters``."""
+    import mlflow
+    import ray
+    from ray import tune
+    from ray.tune import Checkpoint
+
+    from study.search import apply_params
+    from study.tracking import log_flat_params, trial_run
+    from trainables.config import from_flat, to_flat
+    from trainables.trial import run_trial
+
+    context = tune.get_context()
+    trial_id = context.get_trial_id()
+    flat = apply_params(base_flat, params)
+    cfg = from_flat(flat)
+    client = mlflow.MlflowClient(study["tracking_uri"])
+    tags = {
+        "ray.node_id": ray.get_runtime_context().get_node_id(),
+        "ray.node_ip": ray.util.get_node_ip_address(),
+        "mlflow.source.git.commit": study["git_commit"],
+        "scalefree.inverse_mode": cfg.inverse.mode,
+        "scalefree.stages": str(cfg.forward.stages),
+    }
+    run_id = trial_run(
+        study["tracking_uri"], study["experiment_id"], study["parent_run_id"], study["name"], trial_id, tags
+    )
+    log_flat_params(client, run_id, {**to_flat(cfg), **{f"search.{k}": v for k, v in params.items()}})
+
+    work = Path(tempfile.mkdtemp(prefix=f"scalefree-{trial_id}-"))
+    checkpoint_dir, artifact_dir = work / "checkpoint", work / "artifacts"
+    restored = tune.get_checkpoint()
+    if restored is not None:
+        restored.to_directory(str(checkpoint_dir))
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    step = {"n": 0}
+
+    def report(metrics: dict) -> None:
+        final = bool(metrics.get("done"))
+        phase = metrics.get("phase", "final")
+        numbers = _numeric(metrics)
+        if final:
+            client.log_batch(run_id, metrics=_mlflow_metrics(numbers, step=0))
+        else:
+            step["n"] += 1
+            named = {f"{phase}_{k}": v for k, v in numbers.items() if k not in ("epoch",)}
+            client.log_batch(run_id, metrics=_mlflow_metrics(named, step=int(metrics.get("epoch", step["n"]))))
+        result = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
+        if not final and any(checkpoint_dir.iterdir()):
+            tune.report(result, checkpoint=Checkpoint.from_directory(str(checkpoint_dir)))
+        else:
+            tune.report(result)
+
+    try:
+        run_trial(cfg, report, data=data, checkpoint_dir=checkpoint_dir, artifact_dir=artifact_dir)
+        client.log_artifacts(run_id, str(artifact_dir))
+        client.set_terminated(run_id, "FINISHED")
+    except BaseException as err:
+        reason = f"{type(err).__name__}: {err}"[:4000]
+        client.set_tag(run_id, "failure_reason", reason)
+        client.set_terminated(run_id, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _mlflow_metrics(values: dict[str, float], *, step: int):
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    return [Metric(key, value, now, step) for key, value in values.items()]
