@@ -1,1 +1,63 @@
-"""analysis"""
+"""Analysis of generated disordered structures (Yu, Piao & Park 2020): power-law statistics of Δr
+and of output weights, robustness to single-atom attacks and hub atoms, energy spectra, the linear
+structure–property baseline of Wang, Cheng & Chen, and the figures. A plain library (numpy, scipy,
+powerlaw, scikit-learn, matplotlib); it never imports ray, optuna or mlflow."""
+
+from analysis.displacements import as_structures, displacement_magnitudes, realisation_fits
+from analysis.figures import (
+    alpha_vs_realisations,
+    delta_maps,
+    displacement_histogram,
+    linear_weight_map,
+    mode_perturbation_curves,
+    power_law_ccdf,
+    spectra_plot,
+    training_curves,
+    weight_ccdf,
+)
+from analysis.linear import LinearSPR, accuracy, dos_targets, pair_distance_features
+from analysis.powerlaw import PowerLawFit, exhaustive_xmin, fit_power_law
+from analysis.robustness import (
+    RobustnessGain,
+    attack_perturbations,
+    attack_sensitivity,
+    gini,
+    hub_gini,
+    mode_perturbation,
+    robustness_gain,
+)
+from analysis.spectra import SpectraShift, spectra_shift
+from analysis.weights import weight_power_law, weight_strength
+
+__all__ = [
+    "LinearSPR",
+    "PowerLawFit",
+    "RobustnessGain",
+    "SpectraShift",
+    "accuracy",
+    "alpha_vs_realisations",
+    "as_structures",
+    "attack_perturbations",
+    "attack_sensitivity",
+    "delta_maps",
+    "displacement_histogram",
+    "displacement_magnitudes",
+    "dos_targets",
+    "exhaustive_xmin",
+    "fit_power_law",
+    "gini",
+    "hub_gini",
+    "linear_weight_map",
+    "mode_perturbation",
+    "mode_perturbation_curves",
+    "pair_distance_features",
+    "power_law_ccdf",
+    "realisation_fits",
+    "robustness_gain",
+    "spectra_plot",
+    "spectra_shift",
+    "training_curves",
+    "weight_ccdf",
+    "weight_power_law",
+    "weight_strength",
+]

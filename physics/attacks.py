@@ -76,6 +76,6 @@ def attacked_mode_areas(
         shifted = pos + torch.as_tensor(step[b], dtype=torch.float64, device=dev)
         k = torch.cat([hopping_matrix(pos[None], a), _attacked_hopping(pos, shifted, a)])
         _, vec = torch.linalg.eigh(k)  # (1 + N, N, N): intact first
-        w = torch.sort(areas_from_vectors(vec), dim=-1).values.cpu().numpy()
+        w = torch.sort(areas_from_vectors(vec, overwrite=True), dim=-1).values.cpu().numpy()
         intact_w[b], attacked_w[b] = w[0], w[1:]
     return intact_w, attacked_w

@@ -28,7 +28,9 @@ def study_dir_of(name_or_dir: str, studies_dir: str = "studies") -> Path:
     candidate = Path(studies_dir) / name_or_dir
     if (candidate / "study.json").is_file():
         return candidate.resolve()
-    raise ValueError(f"study: must name a study directory or a study under {studies_dir}/, but got {name_or_dir!r}.")
+    raise ValueError(
+        f"study: must name a study directory or a study under {studies_dir}/, but got {name_or_dir!r}."
+    )
 
 
 def read_study(name_or_dir: str) -> dict:
@@ -45,6 +47,8 @@ def _environment() -> None:
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "1")
+    # Every epoch checkpoints (resume continues from there); the snapshot-rate warning is noise here.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 
 
 def _trainable(cfg: StudyConfig, info: dict, data: dict):
@@ -63,7 +67,9 @@ def _run_config(cfg: StudyConfig, directory: Path):
     from ray import tune
 
     reporter = tune.CLIReporter(
-        metric_columns=METRIC_COLUMNS, parameter_columns=["stages", "fc", "inverse_mode"], max_report_frequency=20
+        metric_columns=METRIC_COLUMNS,
+        parameter_columns=["stages", "fc", "inverse_mode"],
+        max_report_frequency=20,
     )
     return tune.RunConfig(
         name="tune",
@@ -93,7 +99,9 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
         raise ValueError(f"--name: must be letters, digits, '_', '.' or '-', but got {name!r}.")
     directory = Path(cfg.tracking.studies_dir).resolve() / name
     if directory.exists():
-        raise ValueError(f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}.")
+        raise ValueError(
+            f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}."
+        )
     uri = resolve_uri(cfg.tracking.uri)
     check_uri(uri)
     if address:
@@ -147,12 +155,16 @@ def resume(name_or_dir: str, *, address: str | None = None) -> Path:
     if address:
         check_address(address)
     if not (directory / "tune").is_dir():
-        raise ValueError(f"study: has no Tune state to resume under {directory}, but got {name_or_dir!r}.")
+        raise ValueError(
+            f"study: has no Tune state to resume under {directory}, but got {name_or_dir!r}."
+        )
     _environment()
     from ray import tune
 
     with connect(address):
-        start_parent(info["tracking_uri"], info["experiment_id"], info["name"], info["parent_run_id"])
+        start_parent(
+            info["tracking_uri"], info["experiment_id"], info["name"], info["parent_run_id"]
+        )
         print(f"[study] resuming {info['name']} from {directory}", flush=True)
         data = _data(cfg)
         tuner = tune.Tuner.restore(

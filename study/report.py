@@ -14,7 +14,14 @@ import numpy as np
 
 __all__ = ["report", "pareto_mask", "finished_trials"]
 
-COLUMNS = ("validated_accuracy", "alpha", "robustness_gain", "d2l_accuracy", "baseline_accuracy", "linear_accuracy")
+COLUMNS = (
+    "validated_accuracy",
+    "alpha",
+    "robustness_gain",
+    "d2l_accuracy",
+    "baseline_accuracy",
+    "linear_accuracy",
+)
 
 
 def pareto_mask(values: np.ndarray, modes: list[str]) -> np.ndarray:
@@ -38,7 +45,10 @@ def finished_trials(info: dict) -> list[dict]:
     )
     rows = []
     for run in runs:
-        row = {"trial": run.data.tags.get("scalefree.trial_id", run.info.run_name), "status": run.info.status}
+        row = {
+            "trial": run.data.tags.get("scalefree.trial_id", run.info.run_name),
+            "status": run.info.status,
+        }
         row["stages"] = int(run.data.params.get("forward.stages", "0"))
         row["inverse_mode"] = run.data.params.get("inverse.mode", "")
         row.update(run.data.metrics)
@@ -54,7 +64,9 @@ def _figure(rows: list[dict], x: str, y: str, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(5, 4))
     stages = np.array([r["stages"] for r in rows])
-    sc = ax.scatter([r.get(x, np.nan) for r in rows], [r.get(y, np.nan) for r in rows], c=stages, cmap="viridis")
+    sc = ax.scatter(
+        [r.get(x, np.nan) for r in rows], [r.get(y, np.nan) for r in rows], c=stages, cmap="viridis"
+    )
     fig.colorbar(sc, ax=ax, label="pooling stages")
     ax.set_xlabel(x)
     ax.set_ylabel(y)
@@ -76,10 +88,18 @@ def report(name_or_dir: str) -> Path:
     cfg = load_config(str(directory / "config.yaml"))
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
     rows = finished_trials(info)
-    done = [r for r in rows if r["status"] == "FINISHED" and all(math.isfinite(r.get(o, math.nan)) for o in objectives)]
+    done = [
+        r
+        for r in rows
+        if r["status"] == "FINISHED" and all(math.isfinite(r.get(o, math.nan)) for o in objectives)
+    ]
     out = directory / "report"
     out.mkdir(exist_ok=True)
-    front = pareto_mask(np.array([[r[o] for o in objectives] for r in done]), modes) if done else np.array([], bool)
+    front = (
+        pareto_mask(np.array([[r[o] for o in objectives] for r in done]), modes)
+        if done
+        else np.array([], bool)
+    )
     header = ["trial", "status", "stages", "inverse_mode", *COLUMNS, "pareto"]
     with open(out / "trials.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
@@ -87,7 +107,9 @@ def report(name_or_dir: str) -> Path:
         for r in rows:
             on_front = any(r is d and f for d, f in zip(done, front, strict=True))
             writer.writerow([r.get(h, "") if h != "pareto" else on_front for h in header])
-    print(f"study {info['name']}: {len(rows)} trials, {len(done)} finished; Pareto front on {objectives}:")
+    print(
+        f"study {info['name']}: {len(rows)} trials, {len(done)} finished; Pareto front on {objectives}:"
+    )
     print(f"{'trial':<24}{'stages':>7}{'mode':>11}" + "".join(f"{c:>20}" for c in COLUMNS))
     for r, on_front in zip(done, front, strict=True):
         if on_front:

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from study.config import StudyConfig
+from study.config import SpaceConfig, StudyConfig
 
-__all__ = ["space_function", "apply_params", "make_searcher", "make_scheduler", "check_directions"]
+__all__ = ["SearchSpace", "apply_params", "make_searcher", "make_scheduler", "check_directions"]
 
 
-def space_function(cfg: StudyConfig):
-    sp = cfg.space
+class SearchSpace:
+    """Define-by-run space; a class, not a closure, so Tune can pickle the searcher for resume."""
 
-    def define(trial) -> None:
+    def __init__(self, space: SpaceConfig) -> None:
+        self.space = space
+
+    def __call__(self, trial) -> None:
+        sp = self.space
         stages = trial.suggest_int("stages", sp.stages[0], sp.stages[1])
         for k in range(stages):
             trial.suggest_categorical(f"filters_{k}", list(sp.filters))
@@ -27,8 +31,6 @@ def space_function(cfg: StudyConfig):
         trial.suggest_categorical("batch_size", list(sp.batch_size))
         trial.suggest_categorical("inverse_mode", list(sp.inverse_mode))
         trial.suggest_categorical("bound", list(sp.bound))
-
-    return define
 
 
 def apply_params(base_flat: dict, params: dict) -> dict:
@@ -89,7 +91,7 @@ def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
     sampler = optuna.samplers.TPESampler(seed=cfg.search.sampler_seed)
     searcher = OptunaSearch(
-        space=space_function(cfg),
+        space=SearchSpace(cfg.space),
         metric=objectives if len(objectives) > 1 else objectives[0],
         mode=modes if len(modes) > 1 else modes[0],
         sampler=sampler,

@@ -51,7 +51,9 @@ def check_uri(uri: str) -> None:
                 f"tracking.uri: must name a reachable MLflow server ({reason}), but got {uri!r}."
             ) from None
     elif parsed.scheme not in ("sqlite", "postgresql", "mysql", "file", "databricks"):
-        raise ValueError(f"tracking.uri: must be sqlite:///, http(s):// or a database URI, but got {uri!r}.")
+        raise ValueError(
+            f"tracking.uri: must be sqlite:///, http(s):// or a database URI, but got {uri!r}."
+        )
 
 
 def ensure_experiment(uri: str, name: str, artifact_root: Path) -> str:
@@ -75,7 +77,9 @@ def start_parent(uri: str, experiment_id: str, study: str, run_id: str | None) -
     client = mlflow.MlflowClient(uri)
     if run_id is None:
         run = client.create_run(
-            experiment_id, run_name=study, tags={STUDY_TAG: study, "mlflow.source.git.commit": git_commit()}
+            experiment_id,
+            run_name=study,
+            tags={STUDY_TAG: study, "mlflow.source.git.commit": git_commit()},
         )
         return run.info.run_id
     client.update_run(run_id, status="RUNNING")

@@ -45,9 +45,16 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         "scalefree.stages": str(cfg.forward.stages),
     }
     run_id = trial_run(
-        study["tracking_uri"], study["experiment_id"], study["parent_run_id"], study["name"], trial_id, tags
+        study["tracking_uri"],
+        study["experiment_id"],
+        study["parent_run_id"],
+        study["name"],
+        trial_id,
+        tags,
     )
-    log_flat_params(client, run_id, {**to_flat(cfg), **{f"search.{k}": v for k, v in params.items()}})
+    log_flat_params(
+        client, run_id, {**to_flat(cfg), **{f"search.{k}": v for k, v in params.items()}}
+    )
 
     work = Path(tempfile.mkdtemp(prefix=f"scalefree-{trial_id}-"))
     checkpoint_dir, artifact_dir = work / "checkpoint", work / "artifacts"
@@ -67,8 +74,16 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         else:
             step["n"] += 1
             named = {f"{phase}_{k}": v for k, v in numbers.items() if k not in ("epoch",)}
-            client.log_batch(run_id, metrics=_mlflow_metrics(named, step=int(metrics.get("epoch", step["n"]))))
-        result = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
+            client.log_batch(
+                run_id, metrics=_mlflow_metrics(named, step=int(metrics.get("epoch", step["n"])))
+            )
+        # ``done`` is Tune's own stop flag: passing it on would stop the trial inside this report.
+        result = {
+            k: v
+            for k, v in metrics.items()
+            if isinstance(v, (int, float, str, bool)) and k != "done"
+        }
+        result["final"] = final
         if not final and any(checkpoint_dir.iterdir()):
             tune.report(result, checkpoint=Checkpoint.from_directory(str(checkpoint_dir)))
         else:
@@ -78,6 +93,10 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         run_trial(cfg, report, data=data, checkpoint_dir=checkpoint_dir, artifact_dir=artifact_dir)
         client.log_artifacts(run_id, str(artifact_dir))
         client.set_terminated(run_id, "FINISHED")
+    except SystemExit:  # Tune stops a trial (scheduler, resume) by exiting its thread in report()
+        client.set_tag(run_id, "stopped_early", "true")
+        client.set_terminated(run_id, "KILLED")
+        raise
     except BaseException as err:
         reason = f"{type(err).__name__}: {err}"[:4000]
         client.set_tag(run_id, "failure_reason", reason)

@@ -13,7 +13,12 @@ from study.cli import main
 def _run(args, cwd):
     env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
     return subprocess.run(
-        [sys.executable, "-m", "study.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "study.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -23,8 +28,14 @@ def _run(args, cwd):
         (["launch", "smoke", "--set", "forward.stages=9"], "forward.stages"),
         (["launch", "smoke", "--set", "bogus=1"], "bogus: is not a known key"),
         (["launch", "nothing.yaml"], "config: must be a preset"),
-        (["launch", "smoke", "--set", "tracking.uri=http://127.0.0.1:9"], "tracking.uri: must name a reachable MLflow server"),
-        (["launch", "smoke", "--address", "127.0.0.1:9"], "--address: must name a reachable Ray cluster"),
+        (
+            ["launch", "smoke", "--set", "tracking.uri=http://127.0.0.1:9"],
+            "tracking.uri: must name a reachable MLflow server",
+        ),
+        (
+            ["launch", "smoke", "--address", "127.0.0.1:9"],
+            "--address: must name a reachable Ray cluster",
+        ),
         (["launch", "smoke", "--name", "../escape"], "--name: must be letters"),
         (["resume", "no-such-study"], "study: must name a study directory"),
         (["config", "smoke", "--set", "forward.dropout=2"], "forward.dropout: must be in [0, 1)"),

@@ -21,7 +21,11 @@ def test_head_and_one_worker_each_declare_one_gpu():
     head = [c for c in config["head_start_ray_commands"] if "ray start" in c]
     worker = [c for c in config["worker_start_ray_commands"] if "ray start" in c]
     assert len(head) == 1 and "--head" in head[0] and "--num-gpus=1" in head[0]
-    assert len(worker) == 1 and "--address=$RAY_HEAD_IP:6379" in worker[0] and "--num-gpus=1" in worker[0]
+    assert (
+        len(worker) == 1
+        and "--address=$RAY_HEAD_IP:6379" in worker[0]
+        and "--num-gpus=1" in worker[0]
+    )
 
 
 def test_setup_installs_the_project_with_the_pinned_torch():

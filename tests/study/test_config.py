@@ -26,7 +26,10 @@ def test_yaml_can_start_from_a_preset_and_set_wins(tmp_path):
 @pytest.mark.parametrize(
     "overrides, match",
     [
-        (["forward.stages=5", "forward.filters=[1,2,3,4,5]"], r"forward.stages: must be an integer in \[1, 4\].*5"),
+        (
+            ["forward.stages=5", "forward.filters=[1,2,3,4,5]"],
+            r"forward.stages: must be an integer in \[1, 4\].*5",
+        ),
         (["forward.filters=[0, 8]"], r"forward.filters: every entry must be a positive integer"),
         (["forward.dropout=1.0"], r"forward.dropout: must be in \[0, 1\).*1.0"),
         (["forward.epochs=2"], r"forward.epochs: is not a known key"),

@@ -1,0 +1,74 @@
+"""Running the CLI as users do, in a scratch directory, and reading back what MLflow holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TINY = """\
+preset: smoke
+data: {size: 8, n_train: 256, n_val: 64, n_test: 64, shard_size: 64}
+forward: {stages: 1, filters: [8], fc: 32}
+inverse_net: {stages: 1, filters: [8], fc: 32}
+forward_train: {epochs: 2}
+inverse_train: {epochs: 2}
+score: {n_generated: 32, n_attacked: 2, rdf_bins: 20}
+space: {stages: [1, 2], filters: [4, 8], fc: [32], batch_size: [32]}
+search: {num_samples: 3, max_concurrent: 2}
+"""
+
+CONTRACT_METRICS = (
+    "d2l_accuracy",
+    "l2d2l_accuracy",
+    "validated_accuracy",
+    "alpha",
+    "xmin",
+    "ks_distance",
+    "n_tail",
+    "weight_alpha",
+    "robustness_gain",
+    "hub_gini",
+    "hub_gini_seed",
+    "linear_accuracy",
+    "baseline_accuracy",
+)
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    out.update(RAY_DEDUP_LOGS="0", PYTHONUNBUFFERED="1", **extra)
+    return out
+
+
+def cli(
+    args: list[str], cwd: Path, *, timeout: float = 600, **extra: str
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "study.cli", *args],
+        cwd=cwd,
+        env=env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def write_tiny(cwd: Path, extra: str = "") -> Path:
+    path = cwd / "tiny.yaml"
+    path.write_text(TINY + extra)
+    return path
+
+
+def trial_runs(cwd: Path, name: str):
+    import mlflow
+
+    info = json.loads((cwd / "studies" / name / "study.json").read_text())
+    client = mlflow.MlflowClient(info["tracking_uri"])
+    runs = client.search_runs(
+        [info["experiment_id"]],
+        filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
+    )
+    return client, info, runs

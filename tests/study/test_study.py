@@ -1,0 +1,71 @@
+"""A real study end to end: local Ray, Tune + Optuna, MLflow on SQLite, report."""
+
+import numpy as np
+import pytest
+from studyutil import CONTRACT_METRICS, cli, trial_runs, write_tiny
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("study")
+    config = write_tiny(cwd)
+    proc = cli(["launch", str(config), "--name", "tiny"], cwd)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return cwd, proc
+
+
+def test_one_parent_run_and_one_nested_run_per_trial(finished_study):
+    # Three trials → three nested runs under the study's parent, each with every contract metric.
+    cwd, _ = finished_study
+    client, info, runs = trial_runs(cwd, "tiny")
+    assert len(runs) == 3 and len({r.data.tags["scalefree.trial_id"] for r in runs}) == 3
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        missing = [m for m in CONTRACT_METRICS if m not in run.data.metrics]
+        assert not missing, missing
+        assert {"forward.filters", "inverse_net.l2", "search.stages"} <= set(run.data.params)
+        assert run.data.tags["ray.node_id"] and run.data.tags["mlflow.source.git.commit"]
+    assert client.get_run(info["parent_run_id"]).info.status == "FINISHED"
+
+
+def test_per_epoch_metrics_have_steps(finished_study):
+    cwd, _ = finished_study
+    client, _, runs = trial_runs(cwd, "tiny")
+    history = client.get_metric_history(runs[0].info.run_id, "inverse_val_accuracy")
+    assert sorted(m.step for m in history) == [1, 2]
+
+
+def test_generated_structures_are_an_artifact_that_reproduces_the_score(finished_study):
+    # Anyone can recompute validated_accuracy from generated.npz with the true Hamiltonian.
+    import mlflow
+
+    import physics
+
+    cwd, _ = finished_study
+    _, info, runs = trial_runs(cwd, "tiny")
+    run = runs[0]
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="generated.npz", tracking_uri=info["tracking_uri"]
+    )
+    with np.load(path) as data:
+        targets, disp, seeds = data["targets"], data["displacements"], data["seed_displacements"]
+    assert targets.shape == (32, 64) and disp.shape == seeds.shape == (32, 2, 8, 8)
+    true = physics.mode_areas(disp)
+    accuracy = 1 - np.mean(np.abs(true - targets) / targets)
+    assert accuracy == pytest.approx(run.data.metrics["validated_accuracy"], abs=1e-6)
+    np.testing.assert_allclose(physics.mode_areas(seeds), targets, atol=1e-12)
+
+
+def test_report_prints_pareto_table_and_writes_figures(finished_study):
+    cwd, _ = finished_study
+    proc = cli(["report", "tiny"], cwd, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Pareto front" in proc.stdout and "validated_accuracy" in proc.stdout
+    for name in ("accuracy_vs_alpha.png", "robustness_vs_alpha.png", "trials.csv"):
+        assert (cwd / "studies" / "tiny" / "report" / name).stat().st_size > 0
+
+
+def test_launching_the_same_name_twice_is_refused(finished_study):
+    cwd, _ = finished_study
+    proc = cli(["launch", "smoke", "--name", "tiny"], cwd, timeout=60)
+    assert proc.returncode == 2 and "use `scalefree resume tiny`" in proc.stderr

@@ -1,0 +1,154 @@
+"""Score one trial the same way for every architecture (the contract's final metrics).
+
+``d2l_accuracy`` forward net on the test split; ``validated_accuracy`` / ``l2d2l_accuracy`` of the
+generated structures (true Hamiltonian / frozen forward net); ``alpha``, ``xmin``, ``ks_distance``,
+``n_tail`` power-law fit of the generated Δr (``alpha_seed`` of the seed structures beside it);
+``weight_alpha`` of the inverse head's W_j; ``robustness_gain`` and ``hub_gini``/``hub_gini_seed``
+from single-atom attacks on the first ``score.n_attacked`` pairs; ``linear_accuracy`` (ridge on
+pair-distance histograms) and ``baseline_accuracy`` (k-NN on global statistics) on the test split.
+
+A power-law fit that cannot be made (too few tail points, …) gives NaN for its metrics and a
+``*_reason`` string instead of failing the trial. :mod:`analysis` is imported here, lazily.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainables.baseline import baseline_accuracy
+from trainables.config import TrialConfig
+from trainables.generate import (
+    Designs,
+    numpy_accuracy,
+    surrogate_mode_areas,
+    validate_structures,
+)
+from trainables.training import training_range
+
+__all__ = [
+    "power_law_metrics",
+    "seed_alpha",
+    "weight_metrics",
+    "attack_metrics",
+    "linear_accuracy",
+    "score_trial",
+]
+
+Split = tuple[np.ndarray, np.ndarray]  # (displacements (n, 2, L, L), sorted mode areas (n, N))
+POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail")
+
+
+def _fit_or_nan(fit, values: np.ndarray, names: dict[str, str]) -> dict[str, object]:
+    """``{metric: float(result.attribute)}`` for ``names = {attribute: metric}``; on ValueError
+    NaN for each, and the first metric's ``*_reason`` holds the message."""
+    try:
+        result = fit(values)
+    except ValueError as err:
+        first = next(iter(names.values()))
+        return {**{m: math.nan for m in names.values()}, f"{first}_reason": str(err)}
+    return {metric: float(getattr(result, attr)) for attr, metric in names.items()}
+
+
+def power_law_metrics(displacements: np.ndarray) -> dict[str, object]:
+    """alpha, xmin, ks_distance, n_tail of the Δr distribution of structures (n, 2, L, L)."""
+    import analysis
+
+    values = analysis.displacement_magnitudes(displacements)
+    return _fit_or_nan(analysis.fit_power_law, values, {k: k for k in POWER_LAW_KEYS})
+
+
+def seed_alpha(displacements: np.ndarray) -> dict[str, object]:
+    """alpha_seed: the same fit on the seed structures (the paper: not heavy tailed)."""
+    import analysis
+
+    values = analysis.displacement_magnitudes(displacements)
+    return _fit_or_nan(analysis.fit_power_law, values, {"alpha": "alpha_seed"})
+
+
+def weight_metrics(inverse: nn.Module) -> dict[str, object]:
+    """weight_alpha: power-law exponent of W_j of the inverse head, weight (2N, F)."""
+    import analysis
+
+    weight = inverse.head.weight.detach().double().cpu().numpy()  # (2N, F): Δx rows, then Δy
+    fit = lambda w: analysis.weight_power_law(w, size=inverse.size)  # noqa: E731
+    return _fit_or_nan(fit, weight, {"alpha": "weight_alpha"})
+
+
+def attack_metrics(
+    seeds: np.ndarray,
+    generated: np.ndarray,
+    *,
+    strength: float,
+    seed: int,
+    device: str | torch.device | None = None,
+) -> dict[str, float]:
+    """robustness_gain (seed vs generated), hub_gini and hub_gini_seed from one set of attacks:
+    the δ maps (n, N) come with the gain, so every structure is attacked once."""
+    import analysis
+
+    dev = None if device is None else str(device)
+    result = analysis.robustness_gain(seeds, generated, strength=strength, seed=seed, device=dev)
+    return {
+        "robustness_gain": float(result.gain),
+        "hub_gini": float(analysis.hub_gini(result.generated_delta)),
+        "hub_gini_seed": float(analysis.hub_gini(result.seed_delta)),
+    }
+
+
+def linear_accuracy(train: Split, test: Split, *, bins: int, r_max: float, ridge: float) -> float:
+    """1 − MAPE of the linear structure–property model on pair-distance histograms (Wang et al.)."""
+    import analysis
+
+    x_train, x_test = (
+        analysis.pair_distance_features(d, bins=bins, r_max=r_max) for d in (train[0], test[0])
+    )
+    model = analysis.LinearSPR(alpha=ridge)
+    model.fit(x_train, train[1])
+    return float(analysis.accuracy(model.predict(x_test), test[1]))
+
+
+def score_trial(
+    config: TrialConfig,
+    forward: nn.Module,
+    inverse: nn.Module,
+    splits: dict[str, Split],
+    designs: Designs,
+    *,
+    attack_seed: int,
+    device: str | torch.device | None = None,
+) -> dict[str, object]:
+    """All final metrics of a trial as one flat dict (floats, plus ``*_reason`` strings)."""
+    data, score = config.data, config.score
+    train, test = splits["train"], splits["test"]
+    seeds, generated = designs.seed_displacements, designs.displacements  # (n, 2, L, L) each
+    k = score.n_attacked
+    d2l = numpy_accuracy(surrogate_mode_areas(forward, test[0], device=device), test[1])
+    validated, _ = validate_structures(
+        designs.targets,
+        generated,
+        forward=forward,
+        training_max=training_range(train[0]),
+        a=data.a,
+        t0=data.t0,
+        onsite=data.onsite,
+        device=device,
+    )
+    strength = score.attack_strength
+    return {
+        "d2l_accuracy": d2l,
+        **validated,
+        **power_law_metrics(generated),
+        **seed_alpha(seeds),
+        **weight_metrics(inverse),
+        **attack_metrics(
+            seeds[:k], generated[:k], strength=strength, seed=attack_seed, device=device
+        ),
+        "linear_accuracy": linear_accuracy(
+            train, test, bins=score.rdf_bins, r_max=score.rdf_rmax, ridge=score.ridge
+        ),
+        "baseline_accuracy": baseline_accuracy(train, test),
+    }

@@ -1,0 +1,211 @@
+"""One trial, as the paper does it: data → D2L → L2D through the frozen D2L → generate → score.
+
+:func:`run_trial` knows nothing of Ray: ``report`` is any callable taking a metrics dict (tests pass
+``results.append``; the study passes a Tune reporter). It is called once per epoch with ``phase``
+('forward' or 'inverse'), ``epoch`` (within the phase), ``step`` (across phases), ``objective``,
+``train_loss``, ``val_accuracy``, ``lr`` and ``seconds``; then once with the final metrics of
+:mod:`trainables.score` and ``done=True``.
+
+Seeds: the trial seed spawns one ``SeedSequence`` per purpose (forward weights and dropout, forward
+batch order, the same for the inverse net, attacks), so changing one part of the trial leaves the
+others' randomness unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import physics
+from trainables.config import TrialConfig
+from trainables.generate import Designs, design
+from trainables.models import ForwardNet, InverseNet
+from trainables.score import score_trial
+from trainables.training import (
+    FitResult,
+    configure_torch,
+    fit_forward,
+    fit_inverse,
+    torch_generator,
+    training_range,
+)
+
+__all__ = [
+    "TrialSeeds",
+    "load_splits",
+    "save_artifacts",
+    "train_forward",
+    "train_inverse",
+    "run_trial",
+]
+
+Split = tuple[np.ndarray, np.ndarray]
+Report = Callable[[dict], None]
+SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialSeeds:
+    forward_net: np.random.SeedSequence  # forward weights, then its dropout masks
+    forward_batches: np.random.SeedSequence  # forward batch order
+    inverse_net: np.random.SeedSequence
+    inverse_batches: np.random.SeedSequence
+    attacks: int  # single-atom attack directions
+
+    @classmethod
+    def spawn(cls, seed: int) -> TrialSeeds:
+        *nets, attacks = np.random.SeedSequence(seed).spawn(5)
+        return cls(*nets, int(attacks.generate_state(1)[0]))
+
+
+def _check_split(name: str, split: object, size: int) -> Split:
+    disp, areas = (np.asarray(a) for a in split)
+    n_atoms = size * size
+    if disp.ndim != 4 or disp.shape[1:] != (2, size, size) or areas.shape != (len(disp), n_atoms):
+        shapes = (disp.shape, areas.shape)
+        rule = f"must be (displacements (n, 2, {size}, {size}), mode_areas (n, {n_atoms}))"
+        raise ValueError(f"data[{name!r}] {rule}, but got shapes={shapes}.")
+    return disp, areas
+
+
+def load_splits(
+    config: TrialConfig,
+    data: dict[str, Split] | None = None,
+    data_root: str | os.PathLike | None = None,
+) -> dict[str, Split]:
+    """``data`` as given (checked against the config), else the cached dataset under ``data_root``
+    (generated in-process if missing)."""
+    if data is None:
+        if data_root is None:
+            raise ValueError(
+                "run_trial needs data or data_root, but got data=None, data_root=None."
+            )
+        spec = config.data.spec()
+        physics.generate(spec, data_root)
+        data = {split: physics.load(spec, data_root, split) for split in SPLITS}
+    missing = [split for split in SPLITS if split not in data]
+    if missing:
+        raise ValueError(f"data must hold the splits {SPLITS}, but got keys={sorted(data)}.")
+    splits = {name: _check_split(name, data[name], config.data.size) for name in SPLITS}
+    n_test, n_generated = len(splits["test"][0]), config.score.n_generated
+    if n_generated > n_test:
+        raise ValueError(
+            f"score.n_generated must be <= the test split ({n_test}), got {n_generated}."
+        )
+    return splits
+
+
+def _net_file(model: nn.Module) -> dict:
+    bound = getattr(model, "bound", None)
+    config = dataclasses.asdict(model.config)
+    return {"state_dict": model.state_dict(), "config": config, "size": model.size, "bound": bound}
+
+
+def save_artifacts(
+    directory: str | os.PathLike, designs: Designs, forward: nn.Module, inverse: nn.Module
+) -> None:
+    """generated.npz (targets (n, N), displacements and seed_displacements (n, 2, L, L)) and the
+    weights as forward.pt / inverse.pt (``state_dict``, net config, lattice size, output bound)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    designs.save(directory / "generated.npz")
+    torch.save(_net_file(forward), directory / "forward.pt")
+    torch.save(_net_file(inverse), directory / "inverse.pt")
+
+
+def _phase_reporter(report: Report, phase: str, offset: int) -> Callable[[dict], None]:
+    return lambda row: report({"phase": phase, "step": offset + row["epoch"], **row})
+
+
+def _checkpoint(directory: str | os.PathLike | None, name: str) -> Path | None:
+    return None if directory is None else Path(directory) / f"{name}.ckpt"
+
+
+def train_forward(
+    config: TrialConfig,
+    splits: dict[str, Split],
+    *,
+    seeds: TrialSeeds,
+    device: torch.device,
+    report: Report,
+    checkpoint_dir: str | os.PathLike | None = None,
+) -> tuple[ForwardNet, FitResult]:
+    """The D2L net (Fig. 2), trained on train, validated on val; per-epoch 'forward' reports."""
+    net = ForwardNet(config.forward, config.data.size, generator=torch_generator(seeds.forward_net))
+    fitted = fit_forward(
+        net,
+        splits["train"],
+        splits["val"],
+        config.forward_train,
+        seed=seeds.forward_batches,
+        device=device,
+        on_epoch=_phase_reporter(report, "forward", 0),
+        checkpoint=_checkpoint(checkpoint_dir, "forward"),
+    )
+    return net, fitted
+
+
+def train_inverse(
+    config: TrialConfig,
+    forward: ForwardNet,
+    splits: dict[str, Split],
+    *,
+    seeds: TrialSeeds,
+    device: torch.device,
+    report: Report,
+    step_offset: int = 0,
+    checkpoint_dir: str | os.PathLike | None = None,
+) -> InverseNet:
+    """The L2D net (Fig. 3) trained on the train split's mode areas through the frozen D2L net."""
+    bound = training_range(splits["train"][0]) if config.inverse.bound else None
+    generator = torch_generator(seeds.inverse_net)
+    net = InverseNet(config.inverse_net, config.data.size, bound=bound, generator=generator)
+    fit_inverse(
+        net,
+        forward,
+        splits["train"][1],
+        splits["val"][1],
+        config.inverse_train,
+        inverse=config.inverse,
+        a=config.data.a,
+        seed=seeds.inverse_batches,
+        device=device,
+        on_epoch=_phase_reporter(report, "inverse", step_offset),
+        checkpoint=_checkpoint(checkpoint_dir, "inverse"),
+    )
+    return net
+
+
+def run_trial(
+    config: TrialConfig,
+    report: Report,
+    *,
+    data: dict[str, Split] | None = None,
+    data_root: str | os.PathLike | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    artifact_dir: str | os.PathLike | None = None,
+) -> dict[str, object]:
+    """Train, generate, score; report per epoch and once at the end; return the final metrics."""
+    configure_torch(config.threads)
+    device, seeds = physics.resolve_device(config.device), TrialSeeds.spawn(config.seed)
+    splits = load_splits(config, data, data_root)
+    context = dict(seeds=seeds, device=device, report=report, checkpoint_dir=checkpoint_dir)
+
+    forward, fitted = train_forward(config, splits, **context)
+    inverse = train_inverse(config, forward, splits, step_offset=fitted.epochs, **context)
+
+    designs = design(inverse, splits["test"], config.score.n_generated, device=device)
+    metrics = score_trial(
+        config, forward, inverse, splits, designs, attack_seed=seeds.attacks, device=device
+    )
+    if artifact_dir is not None:
+        save_artifacts(artifact_dir, designs, forward, inverse)
+    final = {**metrics, "done": True}
+    report(dict(final))  # a copy: reporters (Tune) may add keys to what they are given
+    return final
