@@ -49,6 +49,9 @@ def _environment() -> None:
     os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "1")
     # Every epoch checkpoints (resume continues from there); the snapshot-rate warning is noise here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Snapshot Tune's experiment state every 2 s (default: adaptive, often tens of seconds), so a
+    # killed driver loses at most the trials started in its last two seconds (see _reconcile).
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
 
 
 def _trainable(cfg: StudyConfig, info: dict, data: dict):
@@ -122,6 +125,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
             "parent_run_id": parent,
             "git_commit": git_commit(),
             "data_key": cfg.trial.data.spec().key(),
+            "alpha_target": cfg.search.alpha_target,
         }
         (directory / "study.json").write_text(json.dumps(info, indent=2))
         _log_parent_start(uri, parent, cfg, directory)
@@ -193,6 +197,7 @@ def _finish(cfg: StudyConfig, info: dict, directory: Path, results) -> None:
 
     from study.report import report
 
+    _reconcile(info, directory)
     errors = sum(1 for r in results if r.error is not None)
     print(f"[study] {len(results)} trials, {errors} failed", flush=True)
     report(str(directory))
@@ -200,3 +205,36 @@ def _finish(cfg: StudyConfig, info: dict, directory: Path, results) -> None:
     client.log_metric(info["parent_run_id"], "trials_failed", errors)
     client.log_metric(info["parent_run_id"], "trials", len(results))
     client.set_terminated(info["parent_run_id"], "FINISHED")
+
+
+def _reconcile(info: dict, directory: Path) -> None:
+    """Close what a killed driver left open and Tune no longer knows about.
+
+    A trial started after Tune's last experiment snapshot is lost with the driver: the restored
+    searcher proposes it again under a new trial id. Its half-done MLflow run is marked and deleted
+    (so every trial has exactly one run) and its Optuna trial, still RUNNING, is marked FAIL.
+    """
+    import mlflow
+    import optuna
+    from ray.tune import ExperimentAnalysis
+
+    from study.tracking import TRIAL_TAG
+
+    known = {trial.trial_id for trial in ExperimentAnalysis(str(directory / "tune")).trials}
+    client = mlflow.MlflowClient(info["tracking_uri"])
+    runs = client.search_runs(
+        [info["experiment_id"]],
+        filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
+    )
+    for run in runs:
+        if run.data.tags.get(TRIAL_TAG) not in known:
+            client.set_tag(run.info.run_id, "scalefree.orphan", "trial lost with the driver; rerun")
+            client.set_terminated(run.info.run_id, "KILLED")
+            client.delete_run(run.info.run_id)
+            print(
+                f"[study] removed the run of lost trial {run.data.tags.get(TRIAL_TAG)}", flush=True
+            )
+    storage = f"sqlite:///{directory / 'optuna.db'}"
+    study = optuna.load_study(study_name=info["name"], storage=storage)
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)

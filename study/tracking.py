@@ -86,8 +86,14 @@ def start_parent(uri: str, experiment_id: str, study: str, run_id: str | None) -
     return run_id
 
 
-def trial_run(uri: str, experiment_id: str, parent_id: str, study: str, trial_id: str, tags: dict):
-    """The trial's nested run: the existing one for ``trial_id`` if any, else a new one."""
+def trial_run(
+    uri: str, experiment_id: str, parent_id: str, study: str, trial_id: str, tags: dict
+) -> tuple[str, bool]:
+    """The trial's nested run and whether it already FINISHED.
+
+    An existing run for ``trial_id`` is continued (a resumed or retried trial); a finished one is
+    left untouched, so a trial that completed just before a crash is never run twice.
+    """
     import mlflow
 
     client = mlflow.MlflowClient(uri)
@@ -97,12 +103,15 @@ def trial_run(uri: str, experiment_id: str, parent_id: str, study: str, trial_id
         max_results=1,
     )
     if found:
-        client.update_run(found[0].info.run_id, status="RUNNING")
+        run = found[0]
+        if run.info.status == "FINISHED":
+            return run.info.run_id, True
+        client.update_run(run.info.run_id, status="RUNNING")
         for key, value in tags.items():
-            client.set_tag(found[0].info.run_id, key, value)
-        return found[0].info.run_id
+            client.set_tag(run.info.run_id, key, value)
+        return run.info.run_id, False
     all_tags = {TRIAL_TAG: trial_id, STUDY_TAG: study, "mlflow.parentRunId": parent_id, **tags}
-    return client.create_run(experiment_id, run_name=trial_id, tags=all_tags).info.run_id
+    return client.create_run(experiment_id, run_name=trial_id, tags=all_tags).info.run_id, False
 
 
 def log_flat_params(client, run_id: str, flat: dict) -> None:

@@ -7,7 +7,29 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["tune_trial"]
+__all__ = ["tune_trial", "FINAL_KEYS"]
+
+FINAL_KEYS = (
+    "d2l_accuracy",
+    "l2d2l_accuracy",
+    "validated_accuracy",
+    "alpha",
+    "alpha_error",
+    "xmin",
+    "ks_distance",
+    "n_tail",
+    "weight_alpha",
+    "robustness_gain",
+    "hub_gini",
+    "hub_gini_seed",
+    "linear_accuracy",
+    "baseline_accuracy",
+    "alpha_seed",
+    "w_avg_correlation",
+    "max_abs_displacement",
+    "out_of_range_fraction",
+    "val_accuracy",
+)
 
 
 def _numeric(metrics: dict) -> dict[str, float]:
@@ -44,7 +66,7 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         "scalefree.inverse_mode": cfg.inverse.mode,
         "scalefree.stages": str(cfg.forward.stages),
     }
-    run_id = trial_run(
+    run_id, finished = trial_run(
         study["tracking_uri"],
         study["experiment_id"],
         study["parent_run_id"],
@@ -52,6 +74,12 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         trial_id,
         tags,
     )
+    if (
+        finished
+    ):  # completed before the driver died, after Tune's last snapshot: report, don't rerun
+        metrics = client.get_run(run_id).data.metrics
+        tune.report({k: v for k, v in metrics.items() if k in FINAL_KEYS} | {"final": True})
+        return
     log_flat_params(
         client, run_id, {**to_flat(cfg), **{f"search.{k}": v for k, v in params.items()}}
     )
@@ -63,20 +91,26 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         restored.to_directory(str(checkpoint_dir))
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     artifact_dir.mkdir(parents=True, exist_ok=True)
-    step = {"n": 0}
+    # Epochs already in MLflow (a trial restored from an older checkpoint repeats them, with the
+    # same numbers since the checkpoint holds the RNG state): log each epoch once.
+    logged = {
+        phase: max(
+            (m.step for m in client.get_metric_history(run_id, f"{phase}_val_accuracy")), default=0
+        )
+        for phase in ("forward", "inverse")
+    }
 
     def report(metrics: dict) -> None:
         final = bool(metrics.get("done"))
         phase = metrics.get("phase", "final")
+        if final and "alpha" in metrics:
+            metrics = {**metrics, "alpha_error": abs(metrics["alpha"] - study["alpha_target"])}
         numbers = _numeric(metrics)
         if final:
             client.log_batch(run_id, metrics=_mlflow_metrics(numbers, step=0))
-        else:
-            step["n"] += 1
-            named = {f"{phase}_{k}": v for k, v in numbers.items() if k not in ("epoch",)}
-            client.log_batch(
-                run_id, metrics=_mlflow_metrics(named, step=int(metrics.get("epoch", step["n"])))
-            )
+        elif int(metrics["epoch"]) > logged.get(phase, 0):
+            named = {f"{phase}_{k}": v for k, v in numbers.items() if k != "epoch"}
+            client.log_batch(run_id, metrics=_mlflow_metrics(named, step=int(metrics["epoch"])))
         # ``done`` is Tune's own stop flag: passing it on would stop the trial inside this report.
         result = {
             k: v

@@ -1,0 +1,82 @@
+"""Crash and resume: kill -9 of the driver mid-study, then `scalefree resume`."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from studyutil import CONTRACT_METRICS, cli, env, trial_runs, write_tiny
+
+pytestmark = pytest.mark.slow
+
+LONGER = "forward_train: {epochs: 6}\ninverse_train: {epochs: 6}\nsearch: {num_samples: 4, max_concurrent: 2}\n"
+
+
+def _run_states(db):
+    try:
+        with sqlite3.connect(db) as con:
+            return [s for (s,) in con.execute("select status from runs where name != 'crash'")]
+    except sqlite3.Error:
+        return []
+
+
+def test_kill_9_then_resume_finishes_every_trial_once(tmp_path):
+    config = write_tiny(tmp_path, LONGER)
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "study.cli", "launch", str(config), "--name", "crash"],
+        cwd=tmp_path,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    # Kill once one trial has finished and another is under way.
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        states = _run_states(tmp_path / "mlflow.db")
+        if states.count("FINISHED") >= 1 and states.count("RUNNING") >= 1:
+            break
+        assert driver.poll() is None, "the study ended before it could be interrupted"
+        time.sleep(0.5)
+    else:
+        pytest.fail("no finished trial within 300 s")
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    time.sleep(2)
+    client, info, runs = trial_runs(tmp_path, "crash")
+    before = {r.info.run_id: r for r in runs if r.info.status == "FINISHED"}
+    assert 1 <= len(before) < 4
+
+    proc = cli(["resume", "crash"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    client, info, runs = trial_runs(tmp_path, "crash")
+    # Every trial finished, each with exactly one MLflow run carrying every contract metric.
+    trial_ids = [r.data.tags["scalefree.trial_id"] for r in runs]
+    assert len(runs) == 4 and len(set(trial_ids)) == 4
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert all(set(CONTRACT_METRICS) <= set(r.data.metrics) for r in runs)
+    # Interrupted trials continued from their last epoch checkpoint: no epoch was logged twice.
+    for run in runs:
+        steps = [m.step for m in client.get_metric_history(run.info.run_id, "forward_val_accuracy")]
+        assert sorted(steps) == list(range(1, 7)), steps
+    # Trials that had finished before the crash were not run again.
+    for run_id, old in before.items():
+        new = client.get_run(run_id)
+        assert new.info.end_time == old.info.end_time and new.data.metrics == old.data.metrics
+    # The Optuna study agrees with Tune: one COMPLETE trial per finished trial, with its params and
+    # objective values; nothing left RUNNING (a trial lost with the driver is marked FAIL).
+    study = optuna.load_study(
+        study_name="crash", storage=f"sqlite:///{tmp_path}/studies/crash/optuna.db"
+    )
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(complete) == 4 and all(t.state.name in ("COMPLETE", "FAIL") for t in study.trials)
+    for run in runs:
+        values = [run.data.metrics["validated_accuracy"], run.data.metrics["robustness_gain"]]
+        matches = [t for t in complete if t.values == pytest.approx(values, rel=1e-12)]
+        assert len(matches) == 1
+        assert matches[0].params["stages"] == int(run.data.params["search.stages"])
