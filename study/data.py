@@ -24,7 +24,9 @@ def _shard_task(spec: DatasetSpec, task: ShardTask, use_gpu: bool) -> tuple[Shar
     import torch
 
     torch.set_num_threads(1)
-    return task, make_shard(spec, task, device="cuda" if use_gpu else "cpu")
+    # A GPU share runs on CUDA when this worker's torch has it; declared-but-absent GPUs (a CPU
+    # build of torch, a test cluster) fall back to the CPU instead of failing.
+    return task, make_shard(spec, task, device="auto" if use_gpu else "cpu")
 
 
 def ray_map_shards(

@@ -57,6 +57,7 @@ def cli(
 
 
 def write_tiny(cwd: Path, extra: str = "") -> Path:
+    """TINY plus ``extra``; a section repeated in ``extra`` replaces TINY's whole section."""
     path = cwd / "tiny.yaml"
     path.write_text(TINY + extra)
     return path

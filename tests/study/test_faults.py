@@ -1,0 +1,31 @@
+"""Faults: a diverging trial is recorded as failed with its reason, and the study goes on."""
+
+import optuna
+import pytest
+from studyutil import CONTRACT_METRICS, cli, trial_runs, write_tiny
+
+pytestmark = pytest.mark.slow
+
+# With this sampler seed the first trial draws lr ≈ 1.3e-3 and the second lr ≈ 1.6e33, which
+# overflows the weights on the first step: a NaN loss.
+DIVERGING = (
+    "space: {stages: [1, 2], filters: [4, 8], fc: [32], batch_size: [32], lr: [0.001, 1.0e36]}\n"
+    "search: {num_samples: 2, max_concurrent: 1, sampler_seed: 296}\n"
+)
+
+
+def test_nan_trial_fails_with_reason_and_study_finishes(tmp_path):
+    proc = cli(["launch", str(write_tiny(tmp_path, DIVERGING)), "--name", "nan"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "2 trials, 1 failed" in proc.stdout
+    _, _, runs = trial_runs(tmp_path, "nan")
+    by_status = {r.info.status: r for r in runs}
+    assert len(runs) == 2 and set(by_status) == {"FINISHED", "FAILED"}
+    failed = by_status["FAILED"]
+    assert "diverged" in failed.data.tags["failure_reason"]
+    assert float(failed.data.params["search.lr"]) > 1e30
+    assert set(CONTRACT_METRICS) <= set(by_status["FINISHED"].data.metrics)
+    study = optuna.load_study(
+        study_name="nan", storage=f"sqlite:///{tmp_path}/studies/nan/optuna.db"
+    )
+    assert sorted(t.state.name for t in study.trials) == ["COMPLETE", "FAIL"]
