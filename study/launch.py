@@ -84,12 +84,22 @@ def _run_config(cfg: StudyConfig, directory: Path):
     )
 
 
-def _data(cfg: StudyConfig) -> dict:
+def _data(cfg: StudyConfig, info: dict) -> dict:
+    """Generate (or find in the cache) the study's dataset once; every trial gets it by reference."""
+    import time
+
+    import mlflow
+
     from study.data import generate_with_ray, load_splits
 
     spec = cfg.trial.data.spec()
+    started = time.time()
     generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=cfg.resources.data_workers or None)
-    return load_splits(spec, cfg.tracking.data_dir)
+    splits = load_splits(spec, cfg.tracking.data_dir)
+    mlflow.MlflowClient(info["tracking_uri"]).log_metric(
+        info["parent_run_id"], "data_seconds", time.time() - started
+    )
+    return splits
 
 
 def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
@@ -130,13 +140,15 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
         (directory / "study.json").write_text(json.dumps(info, indent=2))
         _log_parent_start(uri, parent, cfg, directory)
         print(f"[study] {name}: {directory}  (MLflow run {parent} on {uri})", flush=True)
-        data = _data(cfg)
+        data = _data(cfg, info)
         tuner = tune.Tuner(
             _trainable(cfg, info, data),
             tune_config=tune.TuneConfig(
                 search_alg=make_searcher(cfg, directory, name),
                 scheduler=make_scheduler(cfg),
                 num_samples=cfg.search.num_samples,
+                # Trial actors outlive their trial: the next one skips process start and imports.
+                reuse_actors=True,
             ),
             run_config=_run_config(cfg, directory),
         )
@@ -170,7 +182,7 @@ def resume(name_or_dir: str, *, address: str | None = None) -> Path:
             info["tracking_uri"], info["experiment_id"], info["name"], info["parent_run_id"]
         )
         print(f"[study] resuming {info['name']} from {directory}", flush=True)
-        data = _data(cfg)
+        data = _data(cfg, info)
         tuner = tune.Tuner.restore(
             str(directory / "tune"),
             trainable=_trainable(cfg, info, data),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["tune_trial", "FINAL_KEYS"]
@@ -124,7 +125,13 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
             tune.report(result)
 
     try:
+        started = time.time()
         run_trial(cfg, report, data=data, checkpoint_dir=checkpoint_dir, artifact_dir=artifact_dir)
+        # Wall-clock bounds of the trial's own compute (benchmarks/study_overhead.py reads them).
+        client.log_batch(
+            run_id,
+            metrics=_mlflow_metrics({"compute_start": started, "compute_end": time.time()}, step=0),
+        )
         client.log_artifacts(run_id, str(artifact_dir))
         client.set_terminated(run_id, "FINISHED")
     except SystemExit:  # Tune stops a trial (scheduler, resume) by exiting its thread in report()
@@ -141,8 +148,6 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
 
 
 def _mlflow_metrics(values: dict[str, float], *, step: int):
-    import time
-
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
