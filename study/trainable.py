@@ -8,29 +8,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from trainables.score import CONTRACT_METRICS, EXTRA_METRICS
+
 __all__ = ["tune_trial", "FINAL_KEYS"]
 
-FINAL_KEYS = (
-    "d2l_accuracy",
-    "l2d2l_accuracy",
-    "validated_accuracy",
-    "alpha",
-    "alpha_error",
-    "xmin",
-    "ks_distance",
-    "n_tail",
-    "weight_alpha",
-    "robustness_gain",
-    "hub_gini",
-    "hub_gini_seed",
-    "linear_accuracy",
-    "baseline_accuracy",
-    "alpha_seed",
-    "w_avg_correlation",
-    "max_abs_displacement",
-    "out_of_range_fraction",
-    "val_accuracy",
-)
+FINAL_KEYS = (*CONTRACT_METRICS, *EXTRA_METRICS, "alpha_error", "val_accuracy")
 
 
 def _numeric(metrics: dict) -> dict[str, float]:

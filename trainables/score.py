@@ -30,6 +30,8 @@ from trainables.generate import (
 from trainables.training import training_range
 
 __all__ = [
+    "CONTRACT_METRICS",
+    "EXTRA_METRICS",
     "power_law_metrics",
     "seed_alpha",
     "weight_metrics",
@@ -40,6 +42,20 @@ __all__ = [
 
 Split = tuple[np.ndarray, np.ndarray]  # (displacements (n, 2, L, L), sorted mode areas (n, N))
 POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail")
+# The final metrics every trial reports (the project's public contract), then the extras.
+CONTRACT_METRICS = (
+    "d2l_accuracy",
+    "l2d2l_accuracy",
+    "validated_accuracy",
+    *POWER_LAW_KEYS,
+    "weight_alpha",
+    "robustness_gain",
+    "hub_gini",
+    "hub_gini_seed",
+    "linear_accuracy",
+    "baseline_accuracy",
+)
+EXTRA_METRICS = ("alpha_seed", "w_avg_correlation", "max_abs_displacement", "out_of_range_fraction")
 
 
 def _fit_or_nan(fit, values: np.ndarray, names: dict[str, str]) -> dict[str, object]:

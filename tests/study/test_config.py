@@ -20,7 +20,8 @@ def test_yaml_can_start_from_a_preset_and_set_wins(tmp_path):
     path.write_text("preset: smoke\nforward: {fc: 96}\nsearch: {num_samples: 3}\n")
     cfg = load_config(str(path), ["search.num_samples=5", "forward.filters=[8, 8]"])
     assert cfg.trial.forward.fc == 96 and cfg.search.num_samples == 5
-    assert cfg.trial.forward.filters == (8, 8) and cfg.trial.data.n_train == 1024
+    assert cfg.trial.forward.filters == (8, 8)
+    assert cfg.trial.data.n_train == load_config("smoke").trial.data.n_train  # the rest: the preset
 
 
 @pytest.mark.parametrize(
