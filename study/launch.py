@@ -224,7 +224,8 @@ def _reconcile(info: dict, directory: Path) -> None:
 
     A trial started after Tune's last experiment snapshot is lost with the driver: the restored
     searcher proposes it again under a new trial id. Its half-done MLflow run is marked and deleted
-    (so every trial has exactly one run) and its Optuna trial, still RUNNING, is marked FAIL.
+    (so every trial has exactly one run) and its Optuna trial, still RUNNING, is marked FAIL. Runs
+    of trials Tune ended while their thread could not notice are closed as Tune ended them.
     """
     import mlflow
     import optuna
@@ -232,14 +233,21 @@ def _reconcile(info: dict, directory: Path) -> None:
 
     from study.tracking import TRIAL_TAG
 
-    known = {trial.trial_id for trial in ExperimentAnalysis(str(directory / "tune")).trials}
+    known = {t.trial_id: t.status for t in ExperimentAnalysis(str(directory / "tune")).trials}
     client = mlflow.MlflowClient(info["tracking_uri"])
     runs = client.search_runs(
         [info["experiment_id"]],
         filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
     )
     for run in runs:
-        if run.data.tags.get(TRIAL_TAG) not in known:
+        status = known.get(run.data.tags.get(TRIAL_TAG))
+        if status is not None and run.info.status == "RUNNING":
+            # Tune ended the trial without its thread seeing it (an ASHA stop of a reused actor):
+            # the run closes as the trial did.
+            if status == "TERMINATED":
+                client.set_tag(run.info.run_id, "stopped_early", "true")
+            client.set_terminated(run.info.run_id, "FAILED" if status == "ERROR" else "KILLED")
+        if status is None:
             client.set_tag(run.info.run_id, "scalefree.orphan", "trial lost with the driver; rerun")
             client.set_terminated(run.info.run_id, "KILLED")
             client.delete_run(run.info.run_id)

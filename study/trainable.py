@@ -90,7 +90,13 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
             metrics = {**metrics, "alpha_error": abs(metrics["alpha"] - study["alpha_target"])}
         numbers = _numeric(metrics)
         if final:
+            # Close the MLflow run before Tune hears of the end: a driver killed in between then
+            # finds a FINISHED run on resume and replays it, instead of leaving it RUNNING forever.
+            # compute_start/compute_end bound the trial's own compute (benchmarks/study_overhead.py).
+            numbers |= {"compute_start": started, "compute_end": time.time()}
             client.log_batch(run_id, metrics=_mlflow_metrics(numbers, step=0))
+            client.log_artifacts(run_id, str(artifact_dir))
+            client.set_terminated(run_id, "FINISHED")
         elif int(metrics["epoch"]) > logged.get(phase, 0):
             named = {f"{phase}_{k}": v for k, v in numbers.items() if k != "epoch"}
             client.log_batch(run_id, metrics=_mlflow_metrics(named, step=int(metrics["epoch"])))
@@ -106,19 +112,13 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         else:
             tune.report(result)
 
+    started = time.time()
     try:
-        started = time.time()
         run_trial(cfg, report, data=data, checkpoint_dir=checkpoint_dir, artifact_dir=artifact_dir)
-        # Wall-clock bounds of the trial's own compute (benchmarks/study_overhead.py reads them).
-        client.log_batch(
-            run_id,
-            metrics=_mlflow_metrics({"compute_start": started, "compute_end": time.time()}, step=0),
-        )
-        client.log_artifacts(run_id, str(artifact_dir))
-        client.set_terminated(run_id, "FINISHED")
     except SystemExit:  # Tune stops a trial (scheduler, resume) by exiting its thread in report()
-        client.set_tag(run_id, "stopped_early", "true")
-        client.set_terminated(run_id, "KILLED")
+        if client.get_run(run_id).info.status != "FINISHED":
+            client.set_tag(run_id, "stopped_early", "true")
+            client.set_terminated(run_id, "KILLED")
         raise
     except BaseException as err:
         reason = f"{type(err).__name__}: {err}"[:4000]

@@ -29,3 +29,22 @@ def test_nan_trial_fails_with_reason_and_study_finishes(tmp_path):
         study_name="nan", storage=f"sqlite:///{tmp_path}/studies/nan/optuna.db"
     )
     assert sorted(t.state.name for t in study.trials) == ["COMPLETE", "FAIL"]
+
+
+ASHA = "search: {num_samples: 4, max_concurrent: 2, scheduler: asha, grace_period: 1}\n"
+
+
+def test_asha_stopped_trials_are_marked_and_left_out_of_the_pareto_front(tmp_path):
+    # Optuna records ASHA-stopped trials as COMPLETE with early values; the report must not.
+    proc = cli(["launch", str(write_tiny(tmp_path, ASHA)), "--name", "asha"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _, _, runs = trial_runs(tmp_path, "asha")
+    assert len(runs) == 4
+    finished = [r for r in runs if r.info.status == "FINISHED"]
+    stopped = [r for r in runs if r.info.status == "KILLED"]
+    assert len(finished) + len(stopped) == 4 and finished
+    assert all(set(CONTRACT_METRICS) <= set(r.data.metrics) for r in finished)
+    assert all(r.data.tags.get("stopped_early") == "true" for r in stopped)
+    table = (tmp_path / "studies" / "asha" / "report" / "trials.csv").read_text().splitlines()
+    on_front = [line.split(",")[0] for line in table[1:] if line.endswith("True")]
+    assert set(on_front) <= {r.data.tags["scalefree.trial_id"] for r in finished}

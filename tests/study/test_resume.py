@@ -58,7 +58,9 @@ def test_kill_9_then_resume_finishes_every_trial_once(tmp_path):
     # Every trial finished, each with exactly one MLflow run carrying every contract metric.
     trial_ids = [r.data.tags["scalefree.trial_id"] for r in runs]
     assert len(runs) == 4 and len(set(trial_ids)) == 4
-    assert all(r.info.status == "FINISHED" for r in runs)
+    assert all(r.info.status == "FINISHED" for r in runs), [
+        (r.info.status, r.data.tags) for r in runs
+    ]
     assert all(set(CONTRACT_METRICS) <= set(r.data.metrics) for r in runs)
     # Interrupted trials continued from their last epoch checkpoint: no epoch was logged twice.
     for run in runs:

@@ -1,0 +1,58 @@
+"""Search space, parameter mapping, stored-direction check and the Pareto front."""
+
+import numpy as np
+import optuna
+import pytest
+
+from study.config import load_config
+from study.report import pareto_mask
+from study.search import SearchSpace, apply_params, check_directions, make_scheduler
+from trainables.config import from_flat, to_flat
+
+
+def test_filters_exist_only_for_the_sampled_stages():
+    # Define-by-run: a 1-stage trial has filters_0 only, a 3-stage one filters_0..2.
+    cfg = load_config("reference")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        SearchSpace(cfg.space)(trial)
+        stages = trial.params["stages"]
+        assert {k for k in trial.params if k.startswith("filters_")} == {
+            f"filters_{k}" for k in range(stages)
+        }
+        study.tell(trial, 0.0)
+
+
+def test_sampled_params_build_a_valid_trial_config_for_both_nets():
+    cfg = load_config("smoke")
+    params = {"stages": 2, "filters_0": 8, "filters_1": 16, "fc": 64, "dropout": 0.2, "l2": 1e-3}
+    params |= {"lr": 2e-3, "batch_size": 64, "inverse_mode": "hybrid", "bound": True}
+    trial = from_flat(apply_params(to_flat(cfg.trial), params))
+    assert trial.forward.filters == trial.inverse_net.filters == (8, 16)
+    assert trial.forward.dropout == 0.2 and trial.inverse_net.l2 == 1e-3
+    assert trial.forward_train.lr == trial.inverse_train.lr == 2e-3
+    assert trial.inverse.mode == "hybrid" and trial.inverse.bound is True
+
+
+def test_stored_study_with_other_directions_is_refused(tmp_path):
+    # OptunaSearch does not check directions of a stored study; resume must.
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    optuna.create_study(study_name="s", storage=storage, directions=["maximize", "maximize"])
+    check_directions(load_config("smoke"), tmp_path, "s")
+    other = load_config("smoke", ["search.modes=[max, min]"])
+    with pytest.raises(ValueError, match=r"search.modes: must match the stored Optuna study"):
+        check_directions(other, tmp_path, "s")
+
+
+def test_asha_watches_the_per_epoch_validation_accuracy():
+    scheduler = make_scheduler(load_config("smoke", ["search.scheduler=asha"]))
+    assert type(scheduler).__name__ == "AsyncHyperBandScheduler"
+    assert scheduler.metric == "val_accuracy" and scheduler._mode == "max"
+
+
+def test_pareto_front_keeps_only_non_dominated_trials():
+    values = np.array([[0.9, 1.0], [0.8, 2.0], [0.7, 1.5], [0.9, 0.5]])
+    assert pareto_mask(values, ["max", "max"]).tolist() == [True, True, False, False]
+    # Minimising the second objective: (0.9, 0.5) dominates everything else.
+    assert pareto_mask(values, ["max", "min"]).tolist() == [False, False, False, True]
