@@ -79,7 +79,8 @@ class InverseConfig:
     mode: str = "surrogate"  # surrogate | physics | hybrid (see trainables.training)
     bound: bool = False  # squash outputs into the training range of displacements
     physics_epochs: int = 1  # hybrid/physics: epochs through the true Hamiltonian
-    physics_broadening: float = 1e-6  # gradient broadening of 1/(λi − λj) near degeneracies
+    physics_broadening: float = 1e-2  # broadening of eigh's 1/(λi − λj), in K = (H − ε)/t0 units
+    physics_lr: float = 3e-4  # Adam lr of the physics epochs (fresh moments; decays by lr_decay)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,9 @@ def validate(cfg: TrialConfig) -> None:
     broadening = cfg.inverse.physics_broadening
     if not (isinstance(broadening, (int, float)) and math.isfinite(broadening) and broadening >= 0):
         _fail("inverse.physics_broadening", "must be a finite number >= 0", broadening)
+    physics_lr = cfg.inverse.physics_lr
+    if not (isinstance(physics_lr, (int, float)) and math.isfinite(physics_lr) and physics_lr > 0):
+        _fail("inverse.physics_lr", "must be a finite number > 0", physics_lr)
     if not isinstance(cfg.inverse.bound, bool):
         _fail("inverse.bound", "must be true or false", cfg.inverse.bound)
     s = cfg.score
