@@ -182,7 +182,7 @@ SCALES: dict[str, Scale] = {
             "score.n_attacked=8",
         ),
         runs={
-            "3pool-physics": ("inverse.mode=physics",),
+            "3pool-physics": ("inverse.mode=physics", "inverse.physics_epochs=3"),
             "3pool-hybrid": ("inverse.mode=hybrid",),
             "1pool-surrogate": (
                 "forward.stages=1",
@@ -198,11 +198,11 @@ SCALES: dict[str, Scale] = {
             "32/64/128 filters + FC 512 (paper 256/512/1024 + FC 2048, ~130–340 s per epoch on CPU), "
             "forward dropout 0.2, inverse L2 0.005 (the paper's 0.05 collapses the inverse net to "
             "one structure at this size), 20 forward and 15 inverse epochs (~0.6 and ~0.8 ms per "
-            "structure on one core). Physics mode: 1 epoch through the true Hamiltonian (~31 ms per "
-            "structure with its gradient, ~9 min per epoch on one core); hybrid adds that epoch after "
-            "the 15 surrogate ones. 1-pool (Note S6): one conv(64)+pool stage (the paper's has four "
+            "structure on one core). Physics mode: 3 epochs through the true Hamiltonian from scratch "
+            "(~20–30 ms per structure with its gradient, ~5–8 min per epoch on one core); hybrid adds "
+            "1 physics epoch after the 15 surrogate ones. 1-pool (Note S6): one conv(64)+pool stage (the paper's has four "
             "convs 16/32/64/128 before its one pool; NetConfig has one conv per stage), inverse L2 "
-            "scaled by the paper's ratio 0.02/0.05 to 0.002. Estimated ~35 min on 2 free cores (about an "
+            "scaled by the paper's ratio 0.02/0.05 to 0.002. Estimated ~45 min on 2 free cores (about an "
             "hour when they are shared)."
         ),
     ),
@@ -210,7 +210,7 @@ SCALES: dict[str, Scale] = {
         preset="paper",
         common=("score.n_generated=10000", "score.n_attacked=16", "inverse.physics_epochs=3"),
         runs={
-            "3pool-physics": ("inverse.mode=physics",),
+            "3pool-physics": ("inverse.mode=physics", "inverse.physics_epochs=3"),
             "3pool-hybrid": ("inverse.mode=hybrid",),
             "1pool-surrogate": (
                 "forward.stages=1",
