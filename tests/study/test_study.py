@@ -69,3 +69,49 @@ def test_launching_the_same_name_twice_is_refused(finished_study):
     cwd, _ = finished_study
     proc = cli(["launch", "smoke", "--name", "tiny"], cwd, timeout=60)
     assert proc.returncode == 2 and "use `scalefree resume tiny`" in proc.stderr
+
+
+def test_ui_serves_the_study_tracking_store(finished_study):
+    # `scalefree ui NAME` serves the MLflow UI on the store the study logged to.
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from studyutil import env
+
+    cwd, _ = finished_study
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "study.cli", "ui", "tiny", "--port", str(port)],
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search"
+        request = urllib.request.Request(
+            url, data=b'{"max_results": 10}', headers={"Content-Type": "application/json"}
+        )
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    names = [e["name"] for e in json.load(response)["experiments"]]
+                break
+            except OSError:
+                assert time.time() < deadline, "the UI did not come up"
+                time.sleep(1)
+        assert "scalefree" in names
+    finally:
+        import os
+        import signal
+
+        os.killpg(ui.pid, signal.SIGTERM)
+        ui.wait(timeout=30)
