@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
 
     launch = verbs.add_parser("launch", help="run a study")
     with_config(launch)
-    launch.add_argument("--name", help="study name (default: the preset or file name)")
+    launch.add_argument(
+        "--name", help="study name (default: the preset or file name, -2, -3, … if taken)"
+    )
     launch.add_argument("--address", help="Ray cluster address to attach to (default: local Ray)")
     resume = verbs.add_parser("resume", help="resume an interrupted study")
     resume.add_argument("study", metavar="NAME_OR_DIR")
@@ -78,9 +80,19 @@ def _cmd_launch(args: argparse.Namespace) -> int:
     from study.launch import launch
 
     cfg = load_config(args.config, args.overrides)
-    name = args.name or Path(args.config).stem
+    name = args.name or _free_name(Path(cfg.tracking.studies_dir), Path(args.config).stem)
     launch(cfg, name=name, address=args.address)
     return 0
+
+
+def _free_name(studies: Path, stem: str) -> str:
+    """Without --name: the preset or file name, or stem-2, stem-3, … if taken (an explicit --name
+    that exists is refused instead, pointing at `scalefree resume`)."""
+    name, k = stem, 1
+    while (studies / name).exists():
+        k += 1
+        name = f"{stem}-{k}"
+    return name
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:

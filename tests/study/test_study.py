@@ -71,6 +71,16 @@ def test_launching_the_same_name_twice_is_refused(finished_study):
     assert proc.returncode == 2 and "use `scalefree resume tiny`" in proc.stderr
 
 
+def test_without_a_name_a_taken_name_gets_a_suffix(tmp_path):
+    # `make study` twice must not fail: the second smoke study becomes smoke-2.
+    from study.cli import _free_name
+
+    assert _free_name(tmp_path, "smoke") == "smoke"
+    (tmp_path / "smoke").mkdir()
+    (tmp_path / "smoke-2").mkdir()
+    assert _free_name(tmp_path, "smoke") == "smoke-3"
+
+
 def test_ui_serves_the_study_tracking_store(finished_study):
     # `scalefree ui NAME` serves the MLflow UI on the store the study logged to.
     import json
