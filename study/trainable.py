@@ -57,9 +57,8 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         trial_id,
         tags,
     )
-    if (
-        finished
-    ):  # completed before the driver died, after Tune's last snapshot: report, don't rerun
+    if finished:
+        # Completed before the driver died but after Tune's last snapshot: replay, don't rerun.
         metrics = client.get_run(run_id).data.metrics
         tune.report({k: v for k, v in metrics.items() if k in FINAL_KEYS} | {"final": True})
         return
