@@ -61,6 +61,7 @@ class SearchConfig:
     scheduler: str = "none"  # none | asha (on the per-epoch inverse validation accuracy)
     grace_period: int = 1  # asha: epochs before a trial may be stopped
     max_failures: int = 1  # retries of a trial whose worker crashed
+    keep_checkpoints: int = 0  # per trial; 0 keeps all (safest resume), N bounds disk use
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ def _validate_study(cfg: StudyConfig) -> None:
         _fail("search.scheduler", "must be none or asha", se.scheduler)
     if se.grace_period < 1:
         _fail("search.grace_period", "must be >= 1", se.grace_period)
+    if se.keep_checkpoints < 0:
+        _fail("search.keep_checkpoints", "must be >= 0 (0 keeps all)", se.keep_checkpoints)
     if se.max_failures < 0:
         _fail("search.max_failures", "must be >= 0", se.max_failures)
     r = cfg.resources

@@ -78,7 +78,10 @@ def _run_config(cfg: StudyConfig, directory: Path):
         name="tune",
         storage_path=str(directory),
         failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        # Tune deletes checkpoints beyond num_to_keep from the worker, ahead of its own state
+        # snapshot: a driver killed in between resumes towards a deleted checkpoint. Keeping all
+        # (the default) makes kill -9 safe; the paper preset bounds it for its large nets.
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=cfg.search.keep_checkpoints or None),
         progress_reporter=reporter,
         verbose=1,
     )
