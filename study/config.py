@@ -8,14 +8,13 @@ Every error names the key, the rule and the value.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from trainables.config import TrialConfig, _coerce, _fail, from_flat, max_stages, to_flat
+from trainables.config import TrialConfig, _build, _fail, from_flat, max_stages, to_flat
 from trainables.score import CONTRACT_METRICS, EXTRA_METRICS
 
 __all__ = [
@@ -168,31 +167,6 @@ def study_to_flat(cfg: StudyConfig) -> dict[str, object]:
     return flat
 
 
-def _section_from_flat(cls: type, prefix: str, flat: dict) -> object:
-    import typing
-
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        key = f"{prefix}{f.name}"
-        if key in flat:
-            kwargs[f.name] = _coerce_any(key, flat[key], hints[f.name])
-    return cls(**kwargs)
-
-
-def _coerce_any(key: str, value: object, hint: object) -> object:
-    import typing
-
-    if typing.get_origin(hint) is tuple:
-        (inner, *_rest) = typing.get_args(hint)
-        if isinstance(value, str):
-            value = [v.strip() for v in value.strip("[]() ").split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            _fail(key, "must be a list", value)
-        return tuple(_coerce(key, v, inner) for v in value)
-    return _coerce(key, value, hint)
-
-
 def study_from_flat(flat: dict[str, object]) -> StudyConfig:
     known = set(study_to_flat(StudyConfig()))
     unknown = sorted(set(flat) - known)
@@ -205,7 +179,7 @@ def study_from_flat(flat: dict[str, object]) -> StudyConfig:
     trial_flat = {k: v for k, v in flat.items() if k.split(".")[0] not in _SECTIONS}
     trial = from_flat(trial_flat)
     sections = {
-        name: _section_from_flat(type(getattr(StudyConfig(), name)), f"{name}.", flat)
+        name: _build(type(getattr(StudyConfig(), name)), flat, f"{name}.", set())
         for name in _SECTIONS
     }
     return StudyConfig(trial=trial, **sections)

@@ -205,12 +205,13 @@ def _coerce(key: str, value: object, hint: object) -> object:
     """Bring YAML/CLI/Optuna values to the field's declared type, or fail naming the key."""
     origin = typing.get_origin(hint)
     if origin is tuple:
+        (inner, *_) = typing.get_args(hint)
         if isinstance(value, str):
             stripped = value.translate(str.maketrans("", "", "[]()"))
-            value = [v for v in stripped.split(",") if v.strip()]
+            value = [v.strip() for v in stripped.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            _fail(key, "must be a list of integers", value)
-        return tuple(_coerce(key, v, int) for v in value)
+            _fail(key, f"must be a list of {inner.__name__} values", value)
+        return tuple(_coerce(key, v, inner) for v in value)
     if hint is bool:
         if isinstance(value, bool):
             return value
