@@ -3,6 +3,12 @@ and of output weights, robustness to single-atom attacks and hub atoms, energy s
 structure–property baseline of Wang, Cheng & Chen, and the figures. A plain library (numpy, scipy,
 powerlaw, scikit-learn, matplotlib); it never imports ray, optuna or mlflow."""
 
+from analysis.baselines import (
+    KNeighborsMedian,
+    knn_median_accuracy,
+    nearest_by_relative_error,
+    neighbour_distance_quantiles,
+)
 from analysis.displacements import as_structures, displacement_magnitudes, realisation_fits
 from analysis.figures import (
     alpha_vs_realisations,
@@ -30,6 +36,10 @@ from analysis.spectra import SpectraShift, spectra_shift
 from analysis.weights import weight_power_law, weight_strength
 
 __all__ = [
+    "KNeighborsMedian",
+    "knn_median_accuracy",
+    "nearest_by_relative_error",
+    "neighbour_distance_quantiles",
     "LinearSPR",
     "PowerLawFit",
     "RobustnessGain",

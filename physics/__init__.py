@@ -2,16 +2,25 @@
 (Eqs. 1, 2), single-atom attacks and cached datasets. Plain numpy/torch, usable from a notebook."""
 
 from physics.attacks import attack_angles, attacked_mode_areas
-from physics.dataset import DatasetSpec, generate, load, make_shard, shard_plan
+from physics.dataset import DatasetSpec, Split, generate, load, make_shard, shard_plan
 from physics.device import resolve_device
 from physics.hamiltonian import hamiltonian, mode_areas, spectrum
-from physics.lattice import check_displacements, positions, rest_positions, sample_displacements
+from physics.lattice import (
+    check_displacements,
+    deform,
+    positions,
+    rest_positions,
+    sample_displacements,
+    sample_structures,
+)
 
 __all__ = [
     "DatasetSpec",
+    "Split",
     "attack_angles",
     "attacked_mode_areas",
     "check_displacements",
+    "deform",
     "generate",
     "hamiltonian",
     "load",
@@ -21,6 +30,7 @@ __all__ = [
     "resolve_device",
     "rest_positions",
     "sample_displacements",
+    "sample_structures",
     "shard_plan",
     "spectrum",
 ]

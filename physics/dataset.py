@@ -25,15 +25,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from physics.hamiltonian import DEFAULT_A, DEFAULT_ONSITE, DEFAULT_T0, mode_areas
-from physics.lattice import sample_displacements
+from physics.lattice import sample_structures
 
 __all__ = [
     "SPLITS",
     "DatasetSpec",
+    "Split",
     "ShardTask",
     "shard_plan",
     "make_shard",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 SPLITS = ("train", "val", "test")
-FORMAT_VERSION = 1  # bump when the bytes a spec produces change
+FORMAT_VERSION = 2  # bump when the bytes a spec produces change (2: shards keep ρ and σ)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,14 @@ class DatasetSpec:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+class Split(NamedTuple):
+    """One split of a dataset; indexable as ``split[0]`` (displacements), ``split[1]`` (mode areas)."""
+
+    displacements: np.ndarray  # (n, 2, L, L) float64, Eq. 5
+    mode_areas: np.ndarray  # (n, N) float64, each row sorted ascending
+    disorder: np.ndarray  # (n, 2) float64: the (ρ, σ) each structure was drawn with
+
+
 @dataclass(frozen=True)
 class ShardTask:
     split: str
@@ -105,8 +115,9 @@ def shard_plan(spec: DatasetSpec) -> list[ShardTask]:
 
 
 def make_shard(spec: DatasetSpec, task: ShardTask, *, device: str | None = None) -> dict:
-    """Draw and solve one shard: ``displacements`` (n, 2, L, L) and ``mode_areas`` (n, N), float64."""
-    disp = sample_displacements(
+    """Draw and solve one shard: ``displacements`` (n, 2, L, L), ``mode_areas`` (n, N) and
+    ``disorder`` (n, 2) = (ρ, σ) of each structure, float64."""
+    disp, disorder = sample_structures(
         task.count,
         seed=task.seed(spec),
         size=spec.size,
@@ -114,7 +125,7 @@ def make_shard(spec: DatasetSpec, task: ShardTask, *, device: str | None = None)
         sigma_max=spec.sigma_max,
     )
     areas = mode_areas(disp, a=spec.a, t0=spec.t0, onsite=spec.onsite, device=device)
-    return {"displacements": disp, "mode_areas": areas}
+    return {"displacements": disp, "mode_areas": areas, "disorder": disorder}
 
 
 def dataset_dir(spec: DatasetSpec, root: str | os.PathLike) -> Path:
@@ -165,10 +176,12 @@ def _shard_ok(spec: DatasetSpec, directory: Path, task: ShardTask) -> bool:
         return False
     try:
         with np.load(path) as data:
-            n_atoms = spec.size**2
-            return data["displacements"].shape == (task.count, 2, spec.size, spec.size) and data[
-                "mode_areas"
-            ].shape == (task.count, n_atoms)
+            shapes = {
+                "displacements": (task.count, 2, spec.size, spec.size),
+                "mode_areas": (task.count, spec.size**2),
+                "disorder": (task.count, 2),
+            }
+            return all(data[name].shape == shape for name, shape in shapes.items())
     except (OSError, ValueError, KeyError):
         return False
 
@@ -210,12 +223,13 @@ def generate(
     return directory
 
 
-def load(spec: DatasetSpec, root: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenated ``(displacements, mode_areas)`` of one split; every shard is verified first."""
+def load(spec: DatasetSpec, root: str | os.PathLike, split: str) -> Split:
+    """Concatenated :class:`Split` (displacements, mode_areas, disorder) of one split; every shard
+    is verified first."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, but got split={split!r}.")
     directory = dataset_dir(spec, root)
-    disp, areas = [], []
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in Split._fields}
     for task in shard_plan(spec):
         if task.split != split:
             continue
@@ -225,6 +239,6 @@ def load(spec: DatasetSpec, root: str | os.PathLike, split: str) -> tuple[np.nda
                 "run generate() first."
             )
         with np.load(_shard_path(directory, task)) as data:
-            disp.append(data["displacements"])
-            areas.append(data["mode_areas"])
-    return np.concatenate(disp), np.concatenate(areas)
+            for name, arrays in parts.items():
+                arrays.append(data[name])
+    return Split(*(np.concatenate(arrays) for arrays in parts.values()))

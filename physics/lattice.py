@@ -14,7 +14,14 @@ import math
 
 import numpy as np
 
-__all__ = ["sample_displacements", "rest_positions", "positions", "check_displacements"]
+__all__ = [
+    "deform",
+    "sample_structures",
+    "sample_displacements",
+    "rest_positions",
+    "positions",
+    "check_displacements",
+]
 
 
 def _check_amplitude(name: str, value: float) -> None:
@@ -22,6 +29,72 @@ def _check_amplitude(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number, but got {name}={value!r}.")
     if value < 0:
         raise ValueError(f"{name} must be >= 0, but got {name}={value!r}.")
+
+
+def _check_count(n: object) -> None:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n must be a positive integer, but got n={n!r}.")
+
+
+def _check_size(size: object) -> None:
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 2:
+        raise ValueError(f"size must be an integer >= 2, but got size={size!r}.")
+
+
+def _rng(seed: int | np.random.SeedSequence | np.random.Generator) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def deform(
+    rho: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+    size: int = 16,
+) -> np.ndarray:
+    """Eq. 5 at given disorder strengths: one realisation per (ρ, σ) pair, ``(n, 2, size, size)``.
+
+    Per atom one angle θ_i ~ u(0, 2π) shared by both components: Δx_i = ρ cos θ_i + u(−σ, σ),
+    Δy_i = ρ sin θ_i + u(−σ, σ). ``rho`` and ``sigma`` are (n,) arrays in lattice units.
+    """
+    rho, sigma = (np.asarray(v, dtype=np.float64).reshape(-1) for v in (rho, sigma))
+    if rho.shape != sigma.shape or rho.size == 0:
+        raise ValueError(
+            f"rho and sigma must be non-empty (n,) arrays of one length, but got "
+            f"shapes {rho.shape} and {sigma.shape}."
+        )
+    if not (np.isfinite(rho).all() and np.isfinite(sigma).all() and (sigma >= 0).all()):
+        raise ValueError("rho and sigma must be finite and sigma >= 0, but got other values.")
+    _check_size(size)
+    rng, n = _rng(seed), rho.size
+    theta = rng.uniform(0.0, 2.0 * np.pi, (n, size, size))  # (n, L, L)
+    jitter = rng.uniform(-1.0, 1.0, (n, 2, size, size)) * sigma[:, None, None, None]
+    r = rho[:, None, None]  # (n, 1, 1)
+    collective = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)  # (n, 2, L, L)
+    return collective + jitter
+
+
+def sample_structures(
+    n: int,
+    *,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+    size: int = 16,
+    rho_max: float = 0.6,
+    sigma_max: float = 0.6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` realisations of Eq. 5 and their disorder: (displacements (n, 2, L, L), disorder (n, 2)).
+
+    Per realisation ρ = ρmax·u(0,1) and σ = σmax·u(0,1) (``disorder[:, 0]`` and ``[:, 1]``), then
+    :func:`deform`. The random stream is that of :func:`sample_displacements`: same seed, same bytes.
+    """
+    _check_count(n)
+    _check_size(size)
+    _check_amplitude("rho_max", rho_max)
+    _check_amplitude("sigma_max", sigma_max)
+    rng = _rng(seed)
+    rho = rho_max * rng.random(n)  # (n,)
+    sigma = sigma_max * rng.random(n)
+    return deform(rho, sigma, seed=rng, size=size), np.stack([rho, sigma], axis=-1)
 
 
 def sample_displacements(
@@ -37,19 +110,8 @@ def sample_displacements(
     Per realisation ρ = ρmax·u(0,1) and σ = σmax·u(0,1); per atom one angle θ_i ~ u(0, 2π) shared by
     both components: Δx_i = ρ cos θ_i + u(−σ, σ), Δy_i = ρ sin θ_i + u(−σ, σ).
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"n must be a positive integer, but got n={n!r}.")
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 2:
-        raise ValueError(f"size must be an integer >= 2, but got size={size!r}.")
-    _check_amplitude("rho_max", rho_max)
-    _check_amplitude("sigma_max", sigma_max)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    rho = rho_max * rng.random((n, 1, 1))  # (n, 1, 1)
-    sigma = sigma_max * rng.random((n, 1, 1))
-    theta = rng.uniform(0.0, 2.0 * np.pi, (n, size, size))  # (n, L, L)
-    jitter = rng.uniform(-1.0, 1.0, (n, 2, size, size)) * sigma[:, None]  # (n, 2, L, L)
-    collective = np.stack([rho * np.cos(theta), rho * np.sin(theta)], axis=1)
-    return collective + jitter
+    disp, _ = sample_structures(n, seed=seed, size=size, rho_max=rho_max, sigma_max=sigma_max)
+    return disp
 
 
 def check_displacements(displacements: object, *, name: str = "displacements") -> np.ndarray:

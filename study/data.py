@@ -13,9 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
-from physics.dataset import SPLITS, DatasetSpec, ShardTask, generate, load, make_shard
+from physics.dataset import SPLITS, DatasetSpec, ShardTask, Split, generate, load, make_shard
 
 __all__ = ["ray_map_shards", "generate_with_ray", "load_splits"]
 
@@ -61,7 +59,5 @@ def generate_with_ray(
     return generate(spec, root, map_shards=ray_map_shards(max_in_flight=max_in_flight))
 
 
-def load_splits(
-    spec: DatasetSpec, root: str | os.PathLike
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_splits(spec: DatasetSpec, root: str | os.PathLike) -> dict[str, Split]:
     return {split: load(spec, root, split) for split in SPLITS}

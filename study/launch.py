@@ -18,7 +18,7 @@ from trainables.config import to_flat
 __all__ = ["launch", "resume", "read_study", "study_dir_of"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "alpha", "robustness_gain"]
+METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
 
 
 def study_dir_of(name_or_dir: str, studies_dir: str = "studies") -> Path:

@@ -14,13 +14,18 @@ import numpy as np
 
 __all__ = ["report", "pareto_mask", "finished_trials"]
 
+# (metric, short header): what every trial is read against, accuracy beside its baseline.
 COLUMNS = (
-    "validated_accuracy",
-    "alpha",
-    "robustness_gain",
-    "d2l_accuracy",
-    "baseline_accuracy",
-    "linear_accuracy",
+    ("d2l_accuracy", "D2L"),
+    ("oracle_accuracy", "oracle"),
+    ("d2l_skill", "d2l_skill"),
+    ("structure_baseline_accuracy", "struct"),
+    ("validated_accuracy", "validated"),
+    ("design_baseline_accuracy", "design"),
+    ("retrieval_accuracy", "retrieval"),
+    ("validated_skill", "val_skill"),
+    ("alpha", "alpha"),
+    ("robustness_gain", "gain"),
 )
 
 
@@ -37,6 +42,8 @@ def pareto_mask(values: np.ndarray, modes: list[str]) -> np.ndarray:
 def finished_trials(info: dict) -> list[dict]:
     import mlflow
 
+    from study.tracking import COLLAPSED_TAG
+
     client = mlflow.MlflowClient(info["tracking_uri"])
     runs = client.search_runs(
         [info["experiment_id"]],
@@ -51,6 +58,7 @@ def finished_trials(info: dict) -> list[dict]:
         }
         row["stages"] = int(run.data.params.get("forward.stages", "0"))
         row["inverse_mode"] = run.data.params.get("inverse.mode", "")
+        row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row.update(run.data.metrics)
         rows.append(row)
     return sorted(rows, key=lambda r: r["trial"])
@@ -77,6 +85,28 @@ def _figure(rows: list[dict], x: str, y: str, path: Path) -> Path:
     return path
 
 
+def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarray, objectives):
+    collapsed = [r for r in rows if r["status"] == "FINISHED" and r.get("collapsed", 0) >= 1]
+    print(
+        f"study {name}: {len(rows)} trials, {len(done) + len(collapsed)} finished, "
+        f"{len(collapsed)} collapsed; Pareto front (*) on {objectives}:"
+    )
+    print(f"{'trial':<22}{'stages':>7}{'mode':>10}" + "".join(f"{h:>11}" for _, h in COLUMNS))
+    for r, on_front in zip(done, front, strict=True):
+        cells = "".join(f"{r.get(c, math.nan):>11.4f}" for c, _ in COLUMNS)
+        mark = "*" if on_front else " "
+        print(f"{mark}{r['trial']:<21}{r['stages']:>7}{r['inverse_mode']:>10}{cells}")
+    if collapsed:
+        print(f"left out of the front: {len(collapsed)} collapsed trial(s)")
+        for r in collapsed:
+            print(f"  {r['trial']}: {r.get('collapsed_reason') or 'collapsed'}")
+    print(
+        "skills: d2l_skill = 1 - MAPE(D2L)/MAPE(oracle on the true (rho, sigma)); "
+        "val_skill = 1 - MAPE(validated)/MAPE(fresh Eq. 5 at the nearest training (rho, sigma)); "
+        "> 0 beats the baseline."
+    )
+
+
 def report(name_or_dir: str) -> Path:
     import mlflow
 
@@ -88,11 +118,18 @@ def report(name_or_dir: str) -> Path:
     cfg = load_config(str(directory / "config.yaml"))
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
     rows = finished_trials(info)
+    # The front holds trials that finished with finite objectives and did not collapse: a dead
+    # net's numbers are not a tradeoff, and ASHA-stopped trials carry only early values.
     done = [
         r
         for r in rows
-        if r["status"] == "FINISHED" and all(math.isfinite(r.get(o, math.nan)) for o in objectives)
+        if r["status"] == "FINISHED"
+        and r.get("collapsed", 0) < 1
+        and all(math.isfinite(r.get(o, math.nan)) for o in objectives)
     ]
+    done.sort(
+        key=lambda r: -r.get(objectives[0], 0.0) if modes[0] == "max" else r.get(objectives[0], 0.0)
+    )
     out = directory / "report"
     out.mkdir(exist_ok=True)
     front = (
@@ -100,21 +137,15 @@ def report(name_or_dir: str) -> Path:
         if done
         else np.array([], bool)
     )
-    header = ["trial", "status", "stages", "inverse_mode", *COLUMNS, "pareto"]
+    header = ["trial", "status", "stages", "inverse_mode", *(c for c, _ in COLUMNS)]
+    header += ["collapsed", "collapsed_reason", "pareto"]
     with open(out / "trials.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for r in rows:
             on_front = any(r is d and f for d, f in zip(done, front, strict=True))
             writer.writerow([r.get(h, "") if h != "pareto" else on_front for h in header])
-    print(
-        f"study {info['name']}: {len(rows)} trials, {len(done)} finished; Pareto front on {objectives}:"
-    )
-    print(f"{'trial':<24}{'stages':>7}{'mode':>11}" + "".join(f"{c:>20}" for c in COLUMNS))
-    for r, on_front in zip(done, front, strict=True):
-        if on_front:
-            cells = "".join(f"{r.get(c, math.nan):>20.4f}" for c in COLUMNS)
-            print(f"{r['trial']:<24}{r['stages']:>7}{r['inverse_mode']:>11}{cells}")
+    _print_table(info["name"], rows, done, front, objectives)
     client = mlflow.MlflowClient(info["tracking_uri"])
     if done:
         _figure(done, "alpha", "validated_accuracy", out / "accuracy_vs_alpha.png")

@@ -27,6 +27,7 @@ __all__ = [
 
 TRIAL_TAG = "scalefree.trial_id"
 STUDY_TAG = "scalefree.study"
+COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
 
 
 def resolve_uri(uri: str = "") -> str:

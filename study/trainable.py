@@ -33,7 +33,7 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
     from ray.tune import Checkpoint
 
     from study.search import apply_params
-    from study.tracking import log_flat_params, trial_run
+    from study.tracking import COLLAPSED_TAG, log_flat_params, trial_run
     from trainables.config import from_flat, to_flat
     from trainables.trial import run_trial
 
@@ -94,6 +94,8 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
             # compute_start/compute_end bound the trial's own compute (benchmarks/study_overhead.py).
             numbers |= {"compute_start": started, "compute_end": time.time()}
             client.log_batch(run_id, metrics=_mlflow_metrics(numbers, step=0))
+            if metrics.get("collapsed_reason"):
+                client.set_tag(run_id, COLLAPSED_TAG, str(metrics["collapsed_reason"])[:4000])
             client.log_artifacts(run_id, str(artifact_dir))
             client.set_terminated(run_id, "FINISHED")
         elif int(metrics["epoch"]) > logged.get(phase, 0):

@@ -1,10 +1,21 @@
-"""A CNN-free baseline: sorted mode areas from four global statistics of the displacements.
+"""CNN-free baselines scored beside every trial (see :mod:`analysis.baselines` for why).
 
-The D2L CNN's accuracy means little on its own: most of the variance of the sorted w vector is set
-by the disorder strength (ρ, σ of Eq. 5), which a few global statistics already reveal. A k-nearest-
-neighbours regressor on (mean |Δr|, std |Δr|, std Δx, std Δy), standardised, predicting the whole
-sorted vector, is the bar a CNN has to clear (measured ~92.6 % on 16×16 with 2e4 training
-structures). Scored as 1 − MAPE on the same test split as the CNN.
+Forward side, 1 − MAPE on the test split, the same split as ``d2l_accuracy``:
+
+* ``baseline_accuracy``: k-NN (mean) on four global displacement statistics (mean |Δr|, std |Δr|,
+  std Δx, std Δy), the original bar (~92.6 % on 16×16 with 2e4 training structures);
+* ``oracle_accuracy``: k-NN median on the true (ρ, σ) of Eq. 5 alone — the disorder-only ceiling;
+* ``structure_baseline_accuracy``: k-NN median on 56 nearest-neighbour-distance quantiles;
+* ``d2l_skill`` = 1 − MAPE(D2L) / MAPE(oracle): above 0 only if the CNN learned structure beyond
+  the disorder strength.
+
+Design side, on the trial's targets (the first ``score.n_generated`` test structures):
+
+* ``retrieval_accuracy``: the training structure nearest to each target in relative error
+  (its exact mode areas are known);
+* ``design_baseline_accuracy``: a fresh Eq. 5 draw at that training structure's (ρ, σ), validated
+  with the true Hamiltonian like the inverse net's designs;
+* ``validated_skill`` = 1 − MAPE(validated) / MAPE(design baseline).
 """
 
 from __future__ import annotations
@@ -14,9 +25,16 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import physics
 from trainables.generate import numpy_accuracy
 
-__all__ = ["global_statistics", "baseline_accuracy"]
+__all__ = [
+    "global_statistics",
+    "baseline_accuracy",
+    "forward_baselines",
+    "design_baselines",
+    "skill",
+]
 
 
 def global_statistics(displacements: np.ndarray) -> np.ndarray:
@@ -42,3 +60,57 @@ def baseline_accuracy(
     model = make_pipeline(StandardScaler(), KNeighborsRegressor(n_neighbors=k))
     model.fit(global_statistics(train[0]), np.asarray(train[1], dtype=np.float64))
     return numpy_accuracy(model.predict(global_statistics(test[0])), test[1])
+
+
+def skill(accuracy: float, reference: float) -> float:
+    """1 − MAPE / MAPE_reference with MAPE = 1 − accuracy: 0 = as good as the reference, 1 = exact,
+    negative = worse. NaN when the reference is exact (nothing left to beat)."""
+    reference_error = 1.0 - reference
+    return 1.0 - (1.0 - accuracy) / reference_error if reference_error > 0 else float("nan")
+
+
+def forward_baselines(
+    train: physics.Split, val: physics.Split, test: physics.Split, *, d2l_accuracy: float
+) -> dict[str, float]:
+    """oracle_accuracy, structure_baseline_accuracy (k chosen on ``val``) and d2l_skill."""
+    import analysis
+
+    oracle, _ = analysis.knn_median_accuracy(
+        *((split.disorder, split.mode_areas) for split in (train, val, test))
+    )
+    quantiles = [analysis.neighbour_distance_quantiles(s.displacements) for s in (train, val, test)]
+    structure, _ = analysis.knn_median_accuracy(
+        *((q, split.mode_areas) for q, split in zip(quantiles, (train, val, test), strict=True))
+    )
+    return {
+        "oracle_accuracy": oracle,
+        "structure_baseline_accuracy": structure,
+        "d2l_skill": skill(d2l_accuracy, oracle),
+    }
+
+
+def design_baselines(
+    train: physics.Split,
+    targets: np.ndarray,
+    *,
+    validated_accuracy: float,
+    seed: int | np.random.SeedSequence,
+    a: float,
+    t0: float,
+    onsite: float,
+    device: str | None = None,
+) -> dict[str, float]:
+    """retrieval_accuracy, design_baseline_accuracy and validated_skill for targets (n, N)."""
+    import analysis
+
+    nearest = analysis.nearest_by_relative_error(targets, train.mode_areas)  # (n,)
+    rho, sigma = train.disorder[nearest, 0], train.disorder[nearest, 1]
+    size = train.displacements.shape[-1]
+    fresh = physics.deform(rho, sigma, seed=seed, size=size)  # (n, 2, L, L), Eq. 5
+    areas = physics.mode_areas(fresh, a=a, t0=t0, onsite=onsite, device=device)
+    design = numpy_accuracy(areas, targets)
+    return {
+        "retrieval_accuracy": numpy_accuracy(train.mode_areas[nearest], targets),
+        "design_baseline_accuracy": design,
+        "validated_skill": skill(validated_accuracy, design),
+    }

@@ -3,7 +3,13 @@
 Both are ``stages`` × [conv 3×3 (zero padding) → ReLU → maxpool 2×2] → flatten → FC + ReLU →
 dropout → output Linear (``.head``). Paper defaults: filters 256/512/1024, FC 2048, 16×16 lattice.
 
-* :class:`ForwardNet` maps a displacement image (B, 2, L, L) to N = L² mode areas (B, N).
+* :class:`ForwardNet` maps a displacement image (B, 2, L, L) to N = L² mode areas (B, N). Its head
+  predicts each mode area relative to a per-rank scale μ_m (the training set's mean, set by
+  :func:`trainables.training.fit_forward`): w_m = μ_m·exp(out_m), with the head initialised to zero.
+  A randomly initialised linear head adds ~0.1 per mode against targets of 0.004–0.05; with the
+  MAPE loss's 1/w weighting the first Adam steps then kill the FC ReLUs (measured: activity 52 % →
+  0.1 % in ~5 steps, every 1-stage smoke net dead), and a dead forward net gives the inverse net no
+  gradient. Starting at w = μ exactly, with relative (log-space) outputs, removes that failure.
 * :class:`InverseNet` maps sorted mode areas reshaped to an image (B, 1, L, L) to a displacement
   image (B, 2, L, L). Its head has 2N outputs: rows 0..N−1 are Δx and rows N..2N−1 are Δy of atom
   ``s = ny*L + nx`` (the convention of :mod:`physics.lattice`), so ``head.weight`` (2N, F) is the
@@ -90,7 +96,13 @@ class _ConvFC(nn.Module):
 
 
 class ForwardNet(nn.Module):
-    """D2L CNN: displacement image (B, 2, L, L) → mode areas (B, N), compared with sorted w."""
+    """D2L CNN: displacement image (B, 2, L, L) → mode areas (B, N), compared with sorted w.
+
+    Output w_m = μ_m·exp(out_m) with ``scale`` μ (N,) a buffer (saved with the weights) and the
+    head zero at initialisation, so an untrained net predicts μ for every structure.
+    """
+
+    LOG_RATIO_MAX = 20.0  # clamp of out_m: far above any physical log(w/μ) (≤ log N), never NaN
 
     def __init__(self, config: NetConfig, size: int, *, generator: torch.Generator | None = None):
         super().__init__()
@@ -98,13 +110,32 @@ class ForwardNet(nn.Module):
         self.body = _ConvFC(config, size, 2, generator)
         self.head = nn.Linear(config.fc, size * size)
         init_parameters(self, generator)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.register_buffer("scale", torch.full((size * size,), 1.0 / (size * size)))
 
     @property
     def generator(self) -> torch.Generator | None:
         return self.body.dropout.generator
 
+    @torch.no_grad()
+    def set_scale(self, mean_areas: torch.Tensor) -> None:
+        """μ_m from the training targets' per-rank mean (N,); every entry must be > 0."""
+        if mean_areas.shape != self.scale.shape or not bool((mean_areas > 0).all()):
+            bad = int((~(mean_areas > 0)).sum()) if mean_areas.shape == self.scale.shape else "?"
+            raise ValueError(
+                f"scale must be {tuple(self.scale.shape)} finite positive values (the per-rank "
+                f"mean of the training targets), but got shape={tuple(mean_areas.shape)} with "
+                f"{bad} bad entries."
+            )
+        self.scale.copy_(mean_areas)
+
+    def log_ratio(self, displacements: torch.Tensor) -> torch.Tensor:
+        """out_m = log(w_m / μ_m), (B, N)."""
+        return self.head(self.body(displacements)).clamp(max=self.LOG_RATIO_MAX)
+
     def forward(self, displacements: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(displacements))  # (B, N)
+        return self.scale * torch.exp(self.log_ratio(displacements))  # (B, N)
 
 
 class InverseNet(nn.Module):

@@ -5,7 +5,9 @@ generated structures (true Hamiltonian / frozen forward net); ``alpha``, ``xmin`
 ``n_tail`` power-law fit of the generated Δr (``alpha_seed`` of the seed structures beside it);
 ``weight_alpha`` of the inverse head's W_j; ``robustness_gain`` and ``hub_gini``/``hub_gini_seed``
 from single-atom attacks on the first ``score.n_attacked`` pairs; ``linear_accuracy`` (ridge on
-pair-distance histograms) and ``baseline_accuracy`` (k-NN on global statistics) on the test split.
+pair-distance histograms) and ``baseline_accuracy`` (k-NN on global statistics) on the test split;
+the disorder-only and structure baselines, the trivial designers and the two skills of
+:mod:`trainables.baseline`.
 
 A power-law fit that cannot be made (too few tail points, …) gives NaN for its metrics and a
 ``*_reason`` string instead of failing the trial. :mod:`analysis` is imported here, lazily.
@@ -19,7 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainables.baseline import baseline_accuracy
+from physics import Split
+from trainables.baseline import baseline_accuracy, design_baselines, forward_baselines
 from trainables.config import TrialConfig
 from trainables.generate import (
     Designs,
@@ -40,7 +43,6 @@ __all__ = [
     "score_trial",
 ]
 
-Split = tuple[np.ndarray, np.ndarray]  # (displacements (n, 2, L, L), sorted mode areas (n, N))
 POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail")
 # The final metrics every trial reports (the project's public contract), then the extras.
 CONTRACT_METRICS = (
@@ -54,8 +56,24 @@ CONTRACT_METRICS = (
     "hub_gini_seed",
     "linear_accuracy",
     "baseline_accuracy",
+    "oracle_accuracy",
+    "d2l_skill",
+    "structure_baseline_accuracy",
+    "design_baseline_accuracy",
+    "retrieval_accuracy",
+    "validated_skill",
+    "collapsed",
 )
-EXTRA_METRICS = ("alpha_seed", "w_avg_correlation", "max_abs_displacement", "out_of_range_fraction")
+EXTRA_METRICS = (
+    "alpha_seed",
+    "w_avg_correlation",
+    "max_abs_displacement",
+    "out_of_range_fraction",
+    "forward_fc_active",
+    "forward_input_gradient",
+    "design_spread",
+    "inverse_val_change",
+)
 
 
 def _fit_or_nan(fit, values: np.ndarray, names: dict[str, str]) -> dict[str, object]:
@@ -135,9 +153,11 @@ def score_trial(
     designs: Designs,
     *,
     attack_seed: int,
+    baseline_seed: int,
     device: str | torch.device | None = None,
 ) -> dict[str, object]:
-    """All final metrics of a trial as one flat dict (floats, plus ``*_reason`` strings)."""
+    """All final metrics of a trial but the collapse verdict (:mod:`trainables.diagnostics`), as
+    one flat dict (floats, plus ``*_reason`` strings)."""
     data, score = config.data, config.score
     train, test = splits["train"], splits["test"]
     seeds, generated = designs.seed_displacements, designs.displacements  # (n, 2, L, L) each
@@ -154,9 +174,21 @@ def score_trial(
         device=device,
     )
     strength = score.attack_strength
+    dev = None if device is None else str(device)
     return {
         "d2l_accuracy": d2l,
+        **forward_baselines(train, splits["val"], test, d2l_accuracy=d2l),
         **validated,
+        **design_baselines(
+            train,
+            designs.targets,
+            validated_accuracy=validated["validated_accuracy"],
+            seed=baseline_seed,
+            a=data.a,
+            t0=data.t0,
+            onsite=data.onsite,
+            device=dev,
+        ),
         **power_law_metrics(generated),
         **seed_alpha(seeds),
         **weight_metrics(inverse),

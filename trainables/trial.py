@@ -23,8 +23,10 @@ import torch
 from torch import nn
 
 import physics
+from physics.dataset import Split
 from trainables.config import TrialConfig
-from trainables.generate import Designs, design
+from trainables.diagnostics import PROBE, collapse_metrics
+from trainables.generate import Designs, design, generate_structures
 from trainables.models import ForwardNet, InverseNet
 from trainables.score import score_trial
 from trainables.training import (
@@ -45,7 +47,6 @@ __all__ = [
     "run_trial",
 ]
 
-Split = tuple[np.ndarray, np.ndarray]
 Report = Callable[[dict], None]
 SPLITS = ("train", "val", "test")
 
@@ -57,21 +58,35 @@ class TrialSeeds:
     inverse_net: np.random.SeedSequence
     inverse_batches: np.random.SeedSequence
     attacks: int  # single-atom attack directions
+    baselines: int  # fresh Eq. 5 draws of the design baseline
 
     @classmethod
     def spawn(cls, seed: int) -> TrialSeeds:
-        *nets, attacks = np.random.SeedSequence(seed).spawn(5)
-        return cls(*nets, int(attacks.generate_state(1)[0]))
+        # SeedSequence children depend only on their index: adding a purpose keeps the others.
+        *nets, attacks, baselines = np.random.SeedSequence(seed).spawn(6)
+        return cls(*nets, *(int(s.generate_state(1)[0]) for s in (attacks, baselines)))
 
 
 def _check_split(name: str, split: object, size: int) -> Split:
-    disp, areas = (np.asarray(a) for a in split)
     n_atoms = size * size
-    if disp.ndim != 4 or disp.shape[1:] != (2, size, size) or areas.shape != (len(disp), n_atoms):
-        shapes = (disp.shape, areas.shape)
-        rule = f"must be (displacements (n, 2, {size}, {size}), mode_areas (n, {n_atoms}))"
+    rule = (
+        f"must be (displacements (n, 2, {size}, {size}), mode_areas (n, {n_atoms}), "
+        "disorder (n, 2))"
+    )
+    arrays = tuple(np.asarray(a) for a in split)
+    if len(arrays) != 3:
+        raise ValueError(f"data[{name!r}] {rule}, but got {len(arrays)} arrays.")
+    disp, areas, disorder = arrays
+    n = len(disp)
+    if (
+        disp.ndim != 4
+        or disp.shape[1:] != (2, size, size)
+        or areas.shape != (n, n_atoms)
+        or disorder.shape != (n, 2)
+    ):
+        shapes = tuple(a.shape for a in arrays)
         raise ValueError(f"data[{name!r}] {rule}, but got shapes={shapes}.")
-    return disp, areas
+    return Split(disp, areas, disorder)
 
 
 def load_splits(
@@ -161,12 +176,15 @@ def train_inverse(
     report: Report,
     step_offset: int = 0,
     checkpoint_dir: str | os.PathLike | None = None,
-) -> InverseNet:
-    """The L2D net (Fig. 3) trained on the train split's mode areas through the frozen D2L net."""
+) -> tuple[InverseNet, FitResult, np.ndarray]:
+    """The L2D net (Fig. 3) trained on the train split's mode areas through the frozen D2L net;
+    also its fit and the structures it designed for the first validation targets before training
+    (where the collapse guard probes the forward net's gradient)."""
     bound = training_range(splits["train"][0]) if config.inverse.bound else None
     generator = torch_generator(seeds.inverse_net)
     net = InverseNet(config.inverse_net, config.data.size, bound=bound, generator=generator)
-    fit_inverse(
+    initial = generate_structures(net, splits["val"][1][:PROBE], device=device)
+    fitted = fit_inverse(
         net,
         forward,
         splits["train"][1],
@@ -179,7 +197,7 @@ def train_inverse(
         on_epoch=_phase_reporter(report, "inverse", step_offset),
         checkpoint=_checkpoint(checkpoint_dir, "inverse"),
     )
-    return net
+    return net, fitted, initial
 
 
 def run_trial(
@@ -198,11 +216,27 @@ def run_trial(
     context = dict(seeds=seeds, device=device, report=report, checkpoint_dir=checkpoint_dir)
 
     forward, fitted = train_forward(config, splits, **context)
-    inverse = train_inverse(config, forward, splits, step_offset=fitted.epochs, **context)
+    inverse, inverse_fit, initial = train_inverse(
+        config, forward, splits, step_offset=fitted.epochs, **context
+    )
 
     designs = design(inverse, splits["test"], config.score.n_generated, device=device)
     metrics = score_trial(
-        config, forward, inverse, splits, designs, attack_seed=seeds.attacks, device=device
+        config,
+        forward,
+        inverse,
+        splits,
+        designs,
+        attack_seed=seeds.attacks,
+        baseline_seed=seeds.baselines,
+        device=device,
+    )
+    metrics |= collapse_metrics(
+        forward,
+        train_displacements=splits["train"][0],
+        initial_designs=initial,
+        inverse_history=inverse_fit.history,
+        scores=metrics,
     )
     if artifact_dir is not None:
         save_artifacts(artifact_dir, designs, forward, inverse)

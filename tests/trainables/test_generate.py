@@ -14,7 +14,7 @@ from trainables.training import torch_generator
 
 def test_seed_structures_validate_perfectly_against_their_own_mode_areas(tiny_data):
     # Rule: a structure scored against its own float64 w has validated accuracy 1, correlation 1.
-    disp, areas = (a[:6] for a in tiny_data["test"])
+    disp, areas, _ = (a[:6] for a in tiny_data["test"])
     forward = ForwardNet(small_net(1), 8)
     metrics, true = validate_structures(
         areas, disp, forward=forward, training_max=10.0, a=1.1454, t0=3.14e-2, onsite=1.0

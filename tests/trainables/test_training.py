@@ -49,7 +49,7 @@ def test_training_tensor_is_a_float32_copy_of_read_only_data():
 
 def test_forward_net_overfits_one_batch(tiny_data):
     # Rule: a net that cannot memorise 16 structures is broken; MAPE must drop a lot.
-    disp, areas = (a[:16] for a in tiny_data["train"])
+    disp, areas, _ = (a[:16] for a in tiny_data["train"])
     rows = []
     fit_forward(
         _forward(),
@@ -116,10 +116,19 @@ def test_checkpoint_holds_both_rng_states():
 
 def test_nan_loss_raises_floating_point_error(tiny_data):
     # Rule: divergence fails the trial loudly, naming the epoch.
-    disp, areas = tiny_data["train"]
+    disp, areas, _ = tiny_data["train"]
+    bad = disp.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match="training diverged at epoch 1"):
+        fit_forward(_forward(), (bad, areas), tiny_data["val"], TrainConfig(epochs=2), seed=0)
+
+
+def test_non_finite_targets_are_refused_before_training(tiny_data):
+    # Rule: the per-rank scale of the forward head needs finite positive targets; say so at once.
+    disp, areas, _ = tiny_data["train"]
     bad = areas.copy()
     bad[0, 0] = np.nan
-    with pytest.raises(FloatingPointError, match="training diverged at epoch 1"):
+    with pytest.raises(ValueError, match="finite positive"):
         fit_forward(_forward(), (disp, bad), tiny_data["val"], TrainConfig(epochs=2), seed=0)
 
 

@@ -84,7 +84,7 @@ def test_failed_power_law_fit_gives_nan_and_a_reason(tiny_data, monkeypatch):
 
 def test_splits_of_the_wrong_lattice_size_are_rejected(tiny_data):
     # Rule: data that does not match config.data.size fails by name before any training.
-    bad = dict(tiny_data, val=(np.zeros((4, 2, 6, 6)), np.ones((4, 36))))
+    bad = dict(tiny_data, val=(np.zeros((4, 2, 6, 6)), np.ones((4, 36)), np.ones((4, 2))))
     with pytest.raises(ValueError, match=r"data\['val'\].*\(4, 2, 6, 6\)"):
         load_splits(tiny_config(), bad)
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 import physics
 from trainables.config import DataConfig, NetConfig, ScoreConfig, TrainConfig, TrialConfig
 
 SIZE = 8
 
 
-def make_split(n: int, seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
-    disp = physics.sample_displacements(n, seed=seed, size=size)
-    return disp, physics.mode_areas(disp)
+def make_split(n: int, seed: int, size: int = SIZE) -> physics.Split:
+    disp, disorder = physics.sample_structures(n, seed=seed, size=size)
+    return physics.Split(disp, physics.mode_areas(disp), disorder)
 
 
 def small_net(stages: int = 1, *, dropout: float = 0.0, l2: float = 0.0) -> NetConfig:

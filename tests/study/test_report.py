@@ -1,0 +1,54 @@
+"""The report reads real MLflow runs: collapsed trials stay off the Pareto front, and it says so."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import mlflow
+
+from study.config import config_yaml, load_config
+from study.report import report
+from study.tracking import COLLAPSED_TAG, STUDY_TAG, TRIAL_TAG
+
+
+def _study(tmp_path, trials: dict[str, dict]) -> str:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment("t", artifact_location=(tmp_path / "art").as_uri())
+    parent = client.create_run(experiment, run_name="s", tags={STUDY_TAG: "s"}).info.run_id
+    for trial, (metrics, tags) in trials.items():
+        run = client.create_run(
+            experiment,
+            run_name=trial,
+            tags={TRIAL_TAG: trial, "mlflow.parentRunId": parent, **tags},
+        ).info.run_id
+        for key, value in metrics.items():
+            client.log_metric(run, key, value)
+        client.set_terminated(run, "FINISHED")
+    directory = tmp_path / "studies" / "s"
+    directory.mkdir(parents=True)
+    (directory / "config.yaml").write_text(config_yaml(load_config("smoke")))
+    info = {"name": "s", "tracking_uri": uri, "experiment_id": experiment, "parent_run_id": parent}
+    (directory / "study.json").write_text(json.dumps(info))
+    return str(directory)
+
+
+def test_a_collapsed_trial_is_left_off_the_front_and_named(tmp_path, capsys):
+    # Rule: a collapsed trial's numbers are not a tradeoff; even if it would dominate every other
+    # trial, the front is built without it and the report names it with its reason.
+    good = {"validated_skill": 0.1, "alpha": 6.0, "validated_accuracy": 0.9, "collapsed": 0.0}
+    fine = {"validated_skill": 0.2, "alpha": 8.0, "validated_accuracy": 0.91, "collapsed": 0.0}
+    dead = {"validated_skill": 0.9, "alpha": 2.0, "validated_accuracy": 0.99, "collapsed": 1.0}
+    reason = "designed w_avg ignores the targets (w_avg_correlation=0 < 0.5)"
+    directory = _study(
+        tmp_path,
+        {"a": (good, {}), "b": (fine, {}), "c": (dead, {COLLAPSED_TAG: reason})},
+    )
+    out = report(directory)
+    printed = capsys.readouterr().out
+    assert "1 collapsed" in printed and f"c: {reason}" in printed
+    with open(out / "trials.csv") as fh:
+        rows = {r["trial"]: r for r in csv.DictReader(fh)}
+    assert rows["c"]["pareto"] == "False" and rows["c"]["collapsed_reason"] == reason
+    assert rows["a"]["pareto"] == "True" and rows["b"]["pareto"] == "True"
