@@ -4,7 +4,7 @@
 from physics.attacks import attack_angles, attacked_mode_areas
 from physics.dataset import DatasetSpec, Split, generate, load, make_shard, shard_plan
 from physics.device import resolve_device
-from physics.hamiltonian import hamiltonian, mode_areas, spectrum
+from physics.hamiltonian import bond_hoppings, hamiltonian, mode_areas, spectrum
 from physics.lattice import (
     check_displacements,
     deform,
@@ -19,6 +19,7 @@ __all__ = [
     "Split",
     "attack_angles",
     "attacked_mode_areas",
+    "bond_hoppings",
     "check_displacements",
     "deform",
     "generate",

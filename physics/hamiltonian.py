@@ -24,6 +24,8 @@ __all__ = [
     "DEFAULT_T0",
     "DEFAULT_ONSITE",
     "hopping_matrix",
+    "BONDS",
+    "bond_hoppings",
     "hamiltonian",
     "areas_from_vectors",
     "eigensystem",
@@ -55,6 +57,31 @@ def hopping_matrix(pos: torch.Tensor, a: float) -> torch.Tensor:
     k.mul_(-a).exp_()
     k.diagonal(dim1=-2, dim2=-1).zero_()
     return k
+
+
+BONDS = ((1, 0), (0, 1), (1, 1), (-1, 1))  # (dx, dy) to the right, up, up-right, up-left neighbour
+
+
+def bond_hoppings(displacements: torch.Tensor, *, a: float) -> torch.Tensor:
+    """Relative change of the four short-bond hoppings of every atom, (B, 2, L, L) → (B, 4, L, L).
+
+    Channel k holds exp(−a·(d − d0)) − 1 = K_ij/K⁰_ij − 1 for atom i at rest position (nx, ny) and
+    its neighbour j at (nx, ny) + :data:`BONDS`[k] (rest length d0 = 1 or √2): 0 on the undeformed
+    lattice, > 0 for a shortened (stronger) bond. Bonds that leave the open lattice are 0. The
+    image is differentiable (torch) and rotation-invariant per bond, unlike raw displacements, so a
+    CNN fed with it sees the couplings that fix the mode areas directly.
+    """
+    size = displacements.shape[-1]
+    out = displacements.new_zeros(displacements.shape[0], len(BONDS), size, size)
+    for k, (dx, dy) in enumerate(BONDS):
+        x0, x1 = max(0, -dx), size - max(0, dx)  # atoms whose neighbour exists
+        here = displacements[:, :, : size - dy, x0:x1]  # (B, 2, L−dy, ·)
+        there = displacements[:, :, dy:, x0 + dx : x1 + dx]
+        rel_x = there[:, 0] - here[:, 0] + dx
+        rel_y = there[:, 1] - here[:, 1] + dy
+        change = torch.hypot(rel_x, rel_y) - math.hypot(dx, dy)
+        out[:, k, : size - dy, x0:x1] = torch.expm1(-a * change)
+    return out
 
 
 def hamiltonian(

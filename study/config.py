@@ -47,6 +47,7 @@ class SpaceConfig:
     batch_size: tuple[int, ...] = (32, 64)  # mini-batch choices (both nets)
     inverse_mode: tuple[str, ...] = ("surrogate",)  # inverse training mode choices
     bound: tuple[bool, ...] = (False, True)  # inverse output bound choices
+    bonds: tuple[bool, ...] = (False, True)  # forward bond-hopping input channels choices
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ def _validate_study(cfg: StudyConfig) -> None:
         )
     if not sp.bound:
         _fail("space.bound", "must list at least one of true/false", list(sp.bound))
+    if not sp.bonds:
+        _fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
     if se.num_samples < 1:
         _fail("search.num_samples", "must be >= 1", se.num_samples)
     if se.max_concurrent < 1:

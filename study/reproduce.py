@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from study.config import StudyConfig, load_config
-from trainables.config import TrialConfig, to_flat
+from trainables.config import TrialConfig, inverse_phase_epochs, to_flat
 
 __all__ = [
     "RUNS",
@@ -544,14 +544,9 @@ class RunResult:
     files: dict  # artifact file name → bytes (generated.npz, forward.pt, inverse.pt)
 
 
-def _inverse_epochs(config: TrialConfig) -> int:
-    mode = config.inverse.mode
-    surrogate = config.inverse_train.epochs if mode != "physics" else 0
-    return surrogate + (config.inverse.physics_epochs if mode != "surrogate" else 0)
-
-
 def _progress(name: str, config: TrialConfig) -> Callable[[dict], None]:
-    totals = {"forward": config.forward_train.epochs, "inverse": _inverse_epochs(config)}
+    inverse = sum(inverse_phase_epochs(config.inverse_train, config.inverse))
+    totals = {"forward": config.forward_train.epochs, "inverse": inverse}
 
     def show(row: dict) -> None:
         if row.get("done"):
@@ -1237,8 +1232,8 @@ def _table(rows: list[Row]) -> list[str]:
 def _metrics_table(runs: dict[str, RunResult]) -> list[str]:
     from study.config import METRICS
 
-    extra = ("alpha_seed", "w_avg_correlation", "max_abs_displacement", "out_of_range_fraction")
-    keys = [k for k in (*METRICS, *extra) if any(k in r.metrics for r in runs.values())]
+    # METRICS already holds the extras: one row per metric.
+    keys = [k for k in METRICS if any(k in r.metrics for r in runs.values())]
     lines = [
         "| metric | " + " | ".join(LABELS[n] for n in runs) + " |",
         "|" + "---|" * (len(runs) + 1),

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from study.config import SpaceConfig, StudyConfig
 
-__all__ = ["SearchSpace", "apply_params", "make_searcher", "make_scheduler", "check_directions"]
+__all__ = [
+    "SearchSpace",
+    "apply_params",
+    "make_searcher",
+    "make_scheduler",
+    "max_epochs",
+    "check_directions",
+]
 
 
 class SearchSpace:
@@ -31,6 +38,7 @@ class SearchSpace:
         trial.suggest_categorical("batch_size", list(sp.batch_size))
         trial.suggest_categorical("inverse_mode", list(sp.inverse_mode))
         trial.suggest_categorical("bound", list(sp.bound))
+        trial.suggest_categorical("bonds", list(sp.bonds))
 
 
 def apply_params(base_flat: dict, params: dict) -> dict:
@@ -49,6 +57,7 @@ def apply_params(base_flat: dict, params: dict) -> dict:
         "batch_size": ("forward_train.batch_size", "inverse_train.batch_size"),
         "inverse_mode": ("inverse.mode",),
         "bound": ("inverse.bound",),
+        "bonds": ("forward.bonds",),
     }
     for name, keys in mapping.items():
         if name in params:
@@ -101,17 +110,29 @@ def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
     return ConcurrencyLimiter(searcher, max_concurrent=cfg.search.max_concurrent)
 
 
+def max_epochs(cfg: StudyConfig) -> int:
+    """Most epochs any trial of the space reports (the inverse mode is the only sampled choice
+    that changes the count): ASHA's ``max_t`` must not end a trial before its last phase."""
+    import dataclasses
+
+    return max(
+        dataclasses.replace(
+            cfg.trial, inverse=dataclasses.replace(cfg.trial.inverse, mode=mode)
+        ).total_epochs()
+        for mode in cfg.space.inverse_mode
+    )
+
+
 def make_scheduler(cfg: StudyConfig):
     """ASHA on the per-epoch validation accuracy, or FIFO."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
     if cfg.search.scheduler != "asha":
         return FIFOScheduler()
-    epochs = cfg.trial.forward_train.epochs + cfg.trial.inverse_train.epochs
     return ASHAScheduler(
         metric="val_accuracy",
         mode="max",
         time_attr="training_iteration",
-        max_t=epochs + 1,
+        max_t=max_epochs(cfg) + 1,  # + the final report
         grace_period=cfg.search.grace_period,
     )

@@ -24,6 +24,7 @@ __all__ = [
     "to_flat",
     "from_flat",
     "max_stages",
+    "inverse_phase_epochs",
 ]
 
 INVERSE_MODES = ("surrogate", "physics", "hybrid")
@@ -63,6 +64,9 @@ class NetConfig:
     fc: int = 2048  # width of the fully connected layer
     dropout: float = 0.5  # dropout on the FC layer (paper: forward 0.5)
     l2: float = 0.0  # L2 scale, TensorFlow convention: scale·Σw²/2 (paper: inverse 0.05)
+    bonds: bool = (
+        False  # forward only: also feed the 4 short-bond hopping changes (not in the paper)
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,15 @@ class InverseConfig:
     physics_epochs: int = 1  # hybrid/physics: epochs through the true Hamiltonian
     physics_broadening: float = 1e-2  # broadening of eigh's 1/(λi − λj), in K = (H − ε)/t0 units
     physics_lr: float = 3e-4  # Adam lr of the physics epochs (fresh moments; decays by lr_decay)
+
+
+def inverse_phase_epochs(train: TrainConfig, inverse: InverseConfig) -> tuple[int, int]:
+    """(surrogate epochs, physics epochs) of the inverse fit: 'surrogate' runs ``train.epochs``
+    through the frozen forward net, 'physics' ``inverse.physics_epochs`` through the Hamiltonian,
+    'hybrid' both in that order. The one place this arithmetic lives."""
+    surrogate = train.epochs if inverse.mode != "physics" else 0
+    physics = inverse.physics_epochs if inverse.mode != "surrogate" else 0
+    return surrogate, physics
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,12 @@ class TrialConfig:
     def __post_init__(self) -> None:
         validate(self)
 
+    def total_epochs(self) -> int:
+        """Epochs reported by a trial: forward, then both inverse phases."""
+        return self.forward_train.epochs + sum(
+            inverse_phase_epochs(self.inverse_train, self.inverse)
+        )
+
 
 def _check_net(prefix: str, net: NetConfig, size: int) -> None:
     top = max_stages(size)
@@ -125,6 +144,8 @@ def _check_net(prefix: str, net: NetConfig, size: int) -> None:
         _fail(f"{prefix}.dropout", "must be in [0, 1)", net.dropout)
     if not (isinstance(net.l2, (int, float)) and math.isfinite(net.l2) and net.l2 >= 0):
         _fail(f"{prefix}.l2", "must be a finite number >= 0", net.l2)
+    if not isinstance(net.bonds, bool):
+        _fail(f"{prefix}.bonds", "must be true or false", net.bonds)
 
 
 def _check_train(prefix: str, train: TrainConfig) -> None:
@@ -155,6 +176,8 @@ def validate(cfg: TrialConfig) -> None:
         _fail("data.a", "must be > 0", d.a)
     _check_net("forward", cfg.forward, d.size)
     _check_net("inverse_net", cfg.inverse_net, d.size)
+    if cfg.inverse_net.bonds:
+        _fail("inverse_net.bonds", "must be false (bond channels are a forward-net input)", True)
     _check_train("forward_train", cfg.forward_train)
     _check_train("inverse_train", cfg.inverse_train)
     if cfg.inverse.mode not in INVERSE_MODES:

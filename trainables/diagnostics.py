@@ -45,9 +45,10 @@ PROBE = 64  # structures used for the forward-net probes
 
 @torch.no_grad()
 def fc_active_share(net: nn.Module, inputs: torch.Tensor) -> float:
-    """Share of the FC layer's units with a positive activation on at least one of ``inputs``."""
+    """Share of the forward net's FC units with a positive activation on at least one of
+    ``inputs``."""
     net.eval()
-    hidden = torch.relu(net.body.fc(net.body.convs(inputs).flatten(1)))  # (B, fc)
+    hidden = net.hidden(inputs)  # (B, fc)
     return float((hidden > 0).any(dim=0).float().mean())
 
 

@@ -10,6 +10,9 @@ dropout → output Linear (``.head``). Paper defaults: filters 256/512/1024, FC 
   MAPE loss's 1/w weighting the first Adam steps then kill the FC ReLUs (measured: activity 52 % →
   0.1 % in ~5 steps, every 1-stage smoke net dead), and a dead forward net gives the inverse net no
   gradient. Starting at w = μ exactly, with relative (log-space) outputs, removes that failure.
+  With ``config.bonds`` its input also carries :func:`physics.bond_hoppings` (4 channels): the
+  relative change of each atom's four short-bond hoppings, which the Hamiltonian depends on and
+  raw displacements give only through differences and a norm. Not in the paper; off by default.
 * :class:`InverseNet` maps sorted mode areas reshaped to an image (B, 1, L, L) to a displacement
   image (B, 2, L, L). Its head has 2N outputs: rows 0..N−1 are Δx and rows N..2N−1 are Δy of atom
   ``s = ny*L + nx`` (the convention of :mod:`physics.lattice`), so ``head.weight`` (2N, F) is the
@@ -27,6 +30,7 @@ import math
 import torch
 from torch import nn
 
+from physics.hamiltonian import BONDS, DEFAULT_A, bond_hoppings
 from trainables.config import NetConfig, max_stages
 
 __all__ = ["GeneratorDropout", "ForwardNet", "InverseNet", "init_parameters", "conv_side"]
@@ -104,10 +108,18 @@ class ForwardNet(nn.Module):
 
     LOG_RATIO_MAX = 20.0  # clamp of out_m: far above any physical log(w/μ) (≤ log N), never NaN
 
-    def __init__(self, config: NetConfig, size: int, *, generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        config: NetConfig,
+        size: int,
+        *,
+        a: float = DEFAULT_A,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
-        self.config, self.size = config, size
-        self.body = _ConvFC(config, size, 2, generator)
+        self.config, self.size, self.a = config, size, a
+        channels = 2 + (len(BONDS) if config.bonds else 0)
+        self.body = _ConvFC(config, size, channels, generator)
         self.head = nn.Linear(config.fc, size * size)
         init_parameters(self, generator)
         nn.init.zeros_(self.head.weight)
@@ -130,9 +142,21 @@ class ForwardNet(nn.Module):
             )
         self.scale.copy_(mean_areas)
 
+    def inputs(self, displacements: torch.Tensor) -> torch.Tensor:
+        """The image the convolutions see: (B, 2, L, L), or (B, 6, L, L) with bond channels."""
+        if not self.config.bonds:
+            return displacements
+        return torch.cat([displacements, bond_hoppings(displacements, a=self.a)], dim=1)
+
+    def hidden(self, displacements: torch.Tensor) -> torch.Tensor:
+        """FC activations after the ReLU, before dropout: (B, fc)."""
+        x = self.body.convs(self.inputs(displacements))
+        return torch.relu(self.body.fc(x.flatten(1)))
+
     def log_ratio(self, displacements: torch.Tensor) -> torch.Tensor:
         """out_m = log(w_m / μ_m), (B, N)."""
-        return self.head(self.body(displacements)).clamp(max=self.LOG_RATIO_MAX)
+        features = self.body(self.inputs(displacements))  # (B, fc)
+        return self.head(features).clamp(max=self.LOG_RATIO_MAX)
 
     def forward(self, displacements: torch.Tensor) -> torch.Tensor:
         return self.scale * torch.exp(self.log_ratio(displacements))  # (B, N)

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from physics.device import resolve_device
-from trainables.config import InverseConfig, TrainConfig
+from trainables.config import InverseConfig, TrainConfig, inverse_phase_epochs
 
 __all__ = [
     "EpochCallback",
@@ -385,8 +385,7 @@ def fit_inverse(
     def make_objective(name: str) -> Objective:
         return lambda inputs, targets: mape(areas_of[name](model(inputs)), targets)
 
-    n_surrogate = config.epochs if inverse.mode != "physics" else 0
-    n_physics = inverse.physics_epochs if inverse.mode != "surrogate" else 0
+    n_surrogate, n_physics = inverse_phase_epochs(config, inverse)
     if n_physics and a is None:
         raise ValueError(f"inverse.mode={inverse.mode!r} needs the hopping decay a, but got {a=}.")
 

@@ -117,9 +117,15 @@ def load_splits(
 
 
 def _net_file(model: nn.Module) -> dict:
-    bound = getattr(model, "bound", None)
+    bound, a = getattr(model, "bound", None), getattr(model, "a", None)
     config = dataclasses.asdict(model.config)
-    return {"state_dict": model.state_dict(), "config": config, "size": model.size, "bound": bound}
+    return {
+        "state_dict": model.state_dict(),
+        "config": config,
+        "size": model.size,
+        "bound": bound,
+        "a": a,
+    }
 
 
 def save_artifacts(
@@ -152,7 +158,8 @@ def train_forward(
     checkpoint_dir: str | os.PathLike | None = None,
 ) -> tuple[ForwardNet, FitResult]:
     """The D2L net (Fig. 2), trained on train, validated on val; per-epoch 'forward' reports."""
-    net = ForwardNet(config.forward, config.data.size, generator=torch_generator(seeds.forward_net))
+    generator = torch_generator(seeds.forward_net)
+    net = ForwardNet(config.forward, config.data.size, a=config.data.a, generator=generator)
     fitted = fit_forward(
         net,
         splits["train"],

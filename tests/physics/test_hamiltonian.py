@@ -128,3 +128,32 @@ def test_bad_displacements_are_rejected(bad, match):
 def test_bad_physics_parameters_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
         physics.mode_areas(np.zeros((1, 2, 4, 4)), **kwargs)
+
+
+def test_bond_hoppings_match_the_hamiltonian_matrix_elements():
+    # Two routes: the bond image against H_ij / (t0·exp(−a·d0)) − 1 read off the full Hamiltonian,
+    # for every atom and each of its four short bonds; 0 where the neighbour is off the lattice.
+    size, a, t0 = 5, 1.1454, 3.14e-2
+    disp = physics.sample_displacements(2, seed=4, size=size)
+    image = physics.bond_hoppings(torch.as_tensor(disp), a=a).numpy()  # (2, 4, L, L)
+    h = physics.hamiltonian(disp, a=a, t0=t0, onsite=0.0).numpy()  # (2, N, N)
+    from physics.hamiltonian import BONDS
+
+    for k, (dx, dy) in enumerate(BONDS):
+        for ny in range(size):
+            for nx in range(size):
+                mx, my = nx + dx, ny + dy
+                if 0 <= mx < size and 0 <= my < size:
+                    rest = t0 * np.exp(-a * np.hypot(dx, dy))
+                    expected = h[:, ny * size + nx, my * size + mx] / rest - 1
+                else:
+                    expected = np.zeros(2)
+                np.testing.assert_allclose(image[:, k, ny, nx], expected, atol=1e-12)
+
+
+def test_bond_hoppings_vanish_on_a_rigidly_shifted_lattice():
+    # Invariant: a translation changes no distance, so every bond keeps its rest hopping.
+    disp = torch.zeros(1, 2, 4, 4, dtype=torch.float64)
+    disp[:, 0] += 0.3
+    disp[:, 1] -= 0.2
+    assert physics.bond_hoppings(disp, a=1.1454).abs().max().item() < 1e-15

@@ -34,6 +34,13 @@ CONTRACT_METRICS = (
     "hub_gini_seed",
     "linear_accuracy",
     "baseline_accuracy",
+    "oracle_accuracy",
+    "d2l_skill",
+    "structure_baseline_accuracy",
+    "design_baseline_accuracy",
+    "retrieval_accuracy",
+    "validated_skill",
+    "collapsed",
 )
 
 

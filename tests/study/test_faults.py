@@ -36,10 +36,12 @@ ASHA = "search: {num_samples: 4, max_concurrent: 2, scheduler: asha, grace_perio
 
 def test_asha_stopped_trials_are_marked_and_left_out_of_the_pareto_front(tmp_path):
     # Optuna records ASHA-stopped trials as COMPLETE with early values; the report must not.
+    # The smoke preset trains hybrid inverse nets: ASHA's max_t must count the physics epoch, or
+    # every trial is cut off before its final report (no FINISHED run at all).
     proc = cli(["launch", str(write_tiny(tmp_path, ASHA)), "--name", "asha"], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     _, _, runs = trial_runs(tmp_path, "asha")
-    assert len(runs) == 4
+    assert len(runs) == 4 and {r.data.params["inverse.mode"] for r in runs} == {"hybrid"}
     finished = [r for r in runs if r.info.status == "FINISHED"]
     stopped = [r for r in runs if r.info.status == "KILLED"]
     assert len(finished) + len(stopped) == 4 and finished

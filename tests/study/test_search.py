@@ -38,9 +38,9 @@ def test_sampled_params_build_a_valid_trial_config_for_both_nets():
 def test_stored_study_with_other_directions_is_refused(tmp_path):
     # OptunaSearch does not check directions of a stored study; resume must.
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    optuna.create_study(study_name="s", storage=storage, directions=["maximize", "maximize"])
-    check_directions(load_config("smoke"), tmp_path, "s")
-    other = load_config("smoke", ["search.modes=[max, min]"])
+    optuna.create_study(study_name="s", storage=storage, directions=["maximize", "minimize"])
+    check_directions(load_config("smoke"), tmp_path, "s")  # default: max skill, min alpha
+    other = load_config("smoke", ["search.modes=[max, max]"])
     with pytest.raises(ValueError, match=r"search.modes: must match the stored Optuna study"):
         check_directions(other, tmp_path, "s")
 
@@ -56,3 +56,17 @@ def test_pareto_front_keeps_only_non_dominated_trials():
     assert pareto_mask(values, ["max", "max"]).tolist() == [True, True, False, False]
     # Minimising the second objective: (0.9, 0.5) dominates everything else.
     assert pareto_mask(values, ["max", "min"]).tolist() == [False, False, False, True]
+
+
+def test_asha_max_t_counts_the_physics_epochs_of_any_mode_in_the_space():
+    # Rule: max_t is the worst case over the space: forward + surrogate + physics epochs (+ final),
+    # so a hybrid trial is never cut off at its first physics epoch.
+    sets = ["forward_train.epochs=3", "inverse_train.epochs=2", "inverse.physics_epochs=2"]
+    hybrid = load_config(
+        "smoke", [*sets, "search.scheduler=asha", "space.inverse_mode=[surrogate,hybrid]"]
+    )
+    surrogate = load_config(
+        "smoke", [*sets, "search.scheduler=asha", "space.inverse_mode=[surrogate]"]
+    )
+    assert make_scheduler(hybrid)._max_t == 3 + 2 + 2 + 1
+    assert make_scheduler(surrogate)._max_t == 3 + 2 + 1

@@ -81,3 +81,11 @@ def test_absurd_inverse_l2_gives_a_flagged_collapsed_trial(tiny_data):
     final = run_trial(config, lambda _: None, data=tiny_data)
     assert final["collapsed"] == 1.0
     assert "w_avg" in final["collapsed_reason"] or "rest lattice" in final["collapsed_reason"]
+
+
+def test_probes_see_the_bond_channels():
+    # Rule: with bond channels the probes run the net's own input path (6 channels, not 2).
+    net = ForwardNet(NetConfig(stages=1, filters=(4,), fc=8, dropout=0.0, bonds=True), 8)
+    x = torch.as_tensor(physics.sample_displacements(3, seed=1, size=8), dtype=torch.float32)
+    assert net.inputs(x).shape == (3, 6, 8, 8) and 0.0 <= fc_active_share(net, x) <= 1.0
+    assert input_gradient_rms(net, x) == 0.0  # head still zero

@@ -115,3 +115,23 @@ def test_trainables_do_not_import_ray_optuna_or_mlflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@needs_analysis
+def test_tiny_trial_with_bond_channels_and_hybrid_inverse_reports_every_metric(tiny_data):
+    # Rule: the forward net's bond input and the hybrid inverse run end to end; every final metric
+    # (baselines, skills and the collapse verdict included) is reported.
+    from trainables.config import InverseConfig
+    from trainables.score import CONTRACT_METRICS
+
+    net = tiny_config().forward
+    config = tiny_config(
+        forward=type(net)(**{**net.__dict__, "bonds": True}),
+        inverse=InverseConfig(mode="hybrid", physics_epochs=1),
+    )
+    results = []
+    final = run_trial(config, results.append, data=tiny_data)
+    assert [r["objective"] for r in results[:-1]] == ["d2l", "surrogate", "physics"]
+    assert set(CONTRACT_METRICS) <= set(final) and final["collapsed"] in (0.0, 1.0)
+    for key in ("oracle_accuracy", "structure_baseline_accuracy", "design_baseline_accuracy"):
+        assert 0.0 < final[key] < 1.0, (key, final[key])

@@ -50,4 +50,6 @@ def test_designing_training_targets_retrieves_them_exactly(tiny_data):
     )
     assert result["retrieval_accuracy"] == 1.0
     assert 0.6 < result["design_baseline_accuracy"] < 1.0
-    assert result["validated_skill"] == pytest.approx(skill(0.8, result["design_baseline_accuracy"]))
+    assert result["validated_skill"] == pytest.approx(
+        skill(0.8, result["design_baseline_accuracy"])
+    )
