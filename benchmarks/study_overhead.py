@@ -5,7 +5,7 @@ directory and compares, in that one run:
 
 * wall: from starting the command to its exit (Python start-up, Ray, Tune, Optuna, MLflow, report);
 * busy: the union of the intervals in which something computed — dataset generation (parent-run
-  metric ``data_seconds``) and every trial's ``run_trial`` (``compute_start``/``compute_end``).
+  metric ``data_seconds``) and every trial's ``run_trial`` (tag ``scalefree.compute_interval``).
 
 overhead = 1 − busy / wall (target ≤ 15 %). Usage: python benchmarks/study_overhead.py [PRESET]
 """
@@ -56,7 +56,9 @@ def main() -> None:
             filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
         )
         data_seconds = parent.data.metrics["data_seconds"]
-        trials = [(r.data.metrics["compute_start"], r.data.metrics["compute_end"]) for r in runs]
+        trials = [
+            tuple(float(t) for t in r.data.tags["scalefree.compute_interval"].split()) for r in runs
+        ]
     busy_trials = union_length(trials)
     serial = sum(hi - lo for lo, hi in trials)
     busy = data_seconds + busy_trials

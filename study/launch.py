@@ -200,10 +200,25 @@ def resume(name_or_dir: str, *, address: str | None = None) -> Path:
 def _log_parent_start(uri: str, run_id: str, cfg: StudyConfig, directory: Path) -> None:
     import mlflow
 
+    from study.search import SEARCHED_KEYS
     from study.tracking import log_flat_params
 
     client = mlflow.MlflowClient(uri)
-    log_flat_params(client, run_id, study_to_flat(cfg))
+    # The parent holds what every trial shares plus the search space; the architecture keys are
+    # sampled per trial, so the preset's values for them were never run and are not logged.
+    flat = {k: v for k, v in study_to_flat(cfg).items() if k not in SEARCHED_KEYS}
+    log_flat_params(client, run_id, flat)
+    space = ", ".join(f"{k}={list(v)}" for k, v in study_to_flat(cfg).items() if k.startswith("space."))
+    objectives = ", ".join(
+        f"{m}imise {o}" for o, m in zip(cfg.search.objectives, cfg.search.modes, strict=True)
+    )
+    client.set_tag(
+        run_id,
+        "mlflow.note.content",
+        f"Study {directory.name}: {cfg.search.num_samples} trials; objectives: {objectives}.\n\n"
+        f"Search space: {space}.\n\nTrials are the nested runs; each is named "
+        "p<pooling stages>-<filters>-fc<width>-<inverse mode>[-bonds]-<Tune id>.",
+    )
     client.log_artifact(run_id, str(directory / "config.yaml"))
 
 

@@ -13,6 +13,7 @@ from study.config import SpaceConfig, StudyConfig
 __all__ = [
     "SearchSpace",
     "apply_params",
+    "SEARCHED_KEYS",
     "make_searcher",
     "make_scheduler",
     "max_epochs",
@@ -41,6 +42,23 @@ class SearchSpace:
         trial.suggest_categorical("bonds", list(sp.bonds))
 
 
+# Sampled parameter → the flat trial-config keys it sets (stages and filters_k: see apply_params).
+PARAM_KEYS = {
+    "fc": ("forward.fc", "inverse_net.fc"),
+    "dropout": ("forward.dropout",),
+    "l2": ("inverse_net.l2",),
+    "lr": ("forward_train.lr", "inverse_train.lr"),
+    "batch_size": ("forward_train.batch_size", "inverse_train.batch_size"),
+    "inverse_mode": ("inverse.mode",),
+    "bound": ("inverse.bound",),
+    "bonds": ("forward.bonds",),
+}
+SEARCHED_KEYS = frozenset(
+    {"forward.stages", "forward.filters", "inverse_net.stages", "inverse_net.filters"}
+    | {key for keys in PARAM_KEYS.values() for key in keys}
+)  # trial-config keys every trial takes from the search, never from the preset
+
+
 def apply_params(base_flat: dict, params: dict) -> dict:
     """Sampled parameters → flat trial-config overrides on top of ``base_flat``."""
     flat = dict(base_flat)
@@ -49,17 +67,7 @@ def apply_params(base_flat: dict, params: dict) -> dict:
         filters = tuple(int(params[f"filters_{k}"]) for k in range(stages))
         for net in ("forward", "inverse_net"):
             flat[f"{net}.stages"], flat[f"{net}.filters"] = stages, filters
-    mapping = {
-        "fc": ("forward.fc", "inverse_net.fc"),
-        "dropout": ("forward.dropout",),
-        "l2": ("inverse_net.l2",),
-        "lr": ("forward_train.lr", "inverse_train.lr"),
-        "batch_size": ("forward_train.batch_size", "inverse_train.batch_size"),
-        "inverse_mode": ("inverse.mode",),
-        "bound": ("inverse.bound",),
-        "bonds": ("forward.bonds",),
-    }
-    for name, keys in mapping.items():
+    for name, keys in PARAM_KEYS.items():
         if name in params:
             for key in keys:
                 flat[key] = params[name]

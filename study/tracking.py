@@ -20,6 +20,8 @@ __all__ = [
     "ensure_experiment",
     "start_parent",
     "trial_run",
+    "trial_name",
+    "architecture_tags",
     "log_flat_params",
     "serve_ui",
     "git_commit",
@@ -28,6 +30,8 @@ __all__ = [
 TRIAL_TAG = "scalefree.trial_id"
 STUDY_TAG = "scalefree.study"
 COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
+COMPUTE_TAG = "scalefree.compute_interval"  # "start end" Unix seconds of a trial's run_trial
+PARETO_TAG = "scalefree.pareto"  # "true" on the trials of the study's Pareto front
 
 
 def resolve_uri(uri: str = "") -> str:
@@ -87,8 +91,36 @@ def start_parent(uri: str, experiment_id: str, study: str, run_id: str | None) -
     return run_id
 
 
+def architecture_tags(cfg) -> dict[str, str]:
+    """The trial's architecture as readable tags (a trial config, :class:`TrialConfig`)."""
+    net = cfg.forward
+    return {
+        "scalefree.stages": str(net.stages),
+        "scalefree.filters": "/".join(str(f) for f in net.filters),
+        "scalefree.fc": str(net.fc),
+        "scalefree.inverse_mode": cfg.inverse.mode,
+        "scalefree.inverse_l2": f"{cfg.inverse_net.l2:.2g}",
+        "scalefree.bonds": str(net.bonds).lower(),
+    }
+
+
+def trial_name(cfg, trial_id: str) -> str:
+    """Run name that says what the trial is, e.g. ``p2-16x32-fc128-hybrid-bonds-d76b7b92``."""
+    net = cfg.forward
+    filters = "x".join(str(f) for f in net.filters)
+    bonds = "-bonds" if net.bonds else ""
+    return f"p{net.stages}-{filters}-fc{net.fc}-{cfg.inverse.mode}{bonds}-{trial_id}"
+
+
 def trial_run(
-    uri: str, experiment_id: str, parent_id: str, study: str, trial_id: str, tags: dict
+    uri: str,
+    experiment_id: str,
+    parent_id: str,
+    study: str,
+    trial_id: str,
+    tags: dict,
+    *,
+    run_name: str | None = None,
 ) -> tuple[str, bool]:
     """The trial's nested run and whether it already FINISHED.
 
@@ -112,7 +144,8 @@ def trial_run(
             client.set_tag(run.info.run_id, key, value)
         return run.info.run_id, False
     all_tags = {TRIAL_TAG: trial_id, STUDY_TAG: study, "mlflow.parentRunId": parent_id, **tags}
-    return client.create_run(experiment_id, run_name=trial_id, tags=all_tags).info.run_id, False
+    run = client.create_run(experiment_id, run_name=run_name or trial_id, tags=all_tags)
+    return run.info.run_id, False
 
 
 def log_flat_params(client, run_id: str, flat: dict) -> None:

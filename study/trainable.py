@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +34,14 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
     from ray.tune import Checkpoint
 
     from study.search import apply_params
-    from study.tracking import COLLAPSED_TAG, log_flat_params, trial_run
+    from study.tracking import (
+        COLLAPSED_TAG,
+        COMPUTE_TAG,
+        architecture_tags,
+        log_flat_params,
+        trial_name,
+        trial_run,
+    )
     from trainables.config import from_flat, to_flat
     from trainables.trial import run_trial
 
@@ -45,9 +53,10 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
     tags = {
         "ray.node_id": ray.get_runtime_context().get_node_id(),
         "ray.node_ip": ray.util.get_node_ip_address(),
+        "scalefree.host": socket.gethostname(),
         "mlflow.source.git.commit": study["git_commit"],
-        "scalefree.inverse_mode": cfg.inverse.mode,
-        "scalefree.stages": str(cfg.forward.stages),
+        "scalefree.git_commit": study["git_commit"][:12],
+        **architecture_tags(cfg),
     }
     run_id, finished = trial_run(
         study["tracking_uri"],
@@ -56,6 +65,7 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         study["name"],
         trial_id,
         tags,
+        run_name=trial_name(cfg, trial_id),
     )
     if finished:
         # Completed before the driver died but after Tune's last snapshot: replay, don't rerun.
@@ -73,14 +83,18 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         restored.to_directory(str(checkpoint_dir))
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     artifact_dir.mkdir(parents=True, exist_ok=True)
-    # Epochs already in MLflow (a trial restored from an older checkpoint repeats them, with the
-    # same numbers since the checkpoint holds the RNG state): log each epoch once.
-    logged = {
-        phase: max(
-            (m.step for m in client.get_metric_history(run_id, f"{phase}_val_accuracy")), default=0
-        )
-        for phase in ("forward", "inverse")
-    }
+    # Per-epoch metrics use one step for both phases: the trial's epoch count so far (forward
+    # epochs 1..F, then inverse F+1..). Steps already in MLflow (a trial restored from an older
+    # checkpoint repeats them, with the same numbers since the checkpoint holds the RNG state)
+    # are logged once.
+    logged = max(
+        (
+            m.step
+            for phase in ("forward", "inverse")
+            for m in client.get_metric_history(run_id, f"{phase}_val_accuracy")
+        ),
+        default=0,
+    )
 
     def report(metrics: dict) -> None:
         final = bool(metrics.get("done"))
@@ -91,16 +105,18 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         if final:
             # Close the MLflow run before Tune hears of the end: a driver killed in between then
             # finds a FINISHED run on resume and replays it, instead of leaving it RUNNING forever.
-            # compute_start/compute_end bound the trial's own compute (benchmarks/study_overhead.py).
-            numbers |= {"compute_start": started, "compute_end": time.time()}
+            # The compute interval is a tag (benchmarks/study_overhead.py), the duration a metric.
+            ended = time.time()
+            numbers["compute_seconds"] = ended - started
             client.log_batch(run_id, metrics=_mlflow_metrics(numbers, step=0))
+            client.set_tag(run_id, COMPUTE_TAG, f"{started:.3f} {ended:.3f}")
             if metrics.get("collapsed_reason"):
                 client.set_tag(run_id, COLLAPSED_TAG, str(metrics["collapsed_reason"])[:4000])
             client.log_artifacts(run_id, str(artifact_dir))
             client.set_terminated(run_id, "FINISHED")
-        elif int(metrics["epoch"]) > logged.get(phase, 0):
-            named = {f"{phase}_{k}": v for k, v in numbers.items() if k != "epoch"}
-            client.log_batch(run_id, metrics=_mlflow_metrics(named, step=int(metrics["epoch"])))
+        elif int(metrics["step"]) > logged:
+            named = {f"{phase}_{k}": v for k, v in numbers.items() if k not in ("epoch", "step")}
+            client.log_batch(run_id, metrics=_mlflow_metrics(named, step=int(metrics["step"])))
         # ``done`` is Tune's own stop flag: passing it on would stop the trial inside this report.
         result = {
             k: v

@@ -28,11 +28,35 @@ def test_one_parent_run_and_one_nested_run_per_trial(finished_study):
     assert client.get_run(info["parent_run_id"]).info.status == "FINISHED"
 
 
-def test_per_epoch_metrics_have_steps(finished_study):
+def test_per_epoch_metrics_share_one_step_across_phases(finished_study):
+    # Rule: one step convention: forward epochs are steps 1..2, the inverse net's (2 surrogate +
+    # 1 physics) continue at 3..5; no step counter or timestamp is itself a metric.
     cwd, _ = finished_study
     client, _, runs = trial_runs(cwd, "tiny")
-    history = client.get_metric_history(runs[0].info.run_id, "inverse_val_accuracy")
-    assert sorted(m.step for m in history) == [1, 2]
+    run_id = runs[0].info.run_id
+    forward = client.get_metric_history(run_id, "forward_val_accuracy")
+    inverse = client.get_metric_history(run_id, "inverse_val_accuracy")
+    assert sorted(m.step for m in forward) == [1, 2]
+    assert sorted(m.step for m in inverse) == [3, 4, 5]
+    for run in runs:
+        bad = [k for k in run.data.metrics if k.endswith("_step") or k.startswith("compute_")]
+        assert bad == [] or bad == ["compute_seconds"], bad
+
+
+def test_trial_runs_are_named_and_tagged_by_architecture(finished_study):
+    # Rule: the run name and tags say what the trial is; the parent holds the search space, not
+    # the preset's architecture that no trial ran.
+    cwd, _ = finished_study
+    client, info, runs = trial_runs(cwd, "tiny")
+    for run in runs:
+        tags = run.data.tags
+        stages, mode = tags["scalefree.stages"], tags["scalefree.inverse_mode"]
+        assert run.info.run_name.startswith(f"p{stages}-") and f"-{mode}" in run.info.run_name
+        assert tags["scalefree.trial_id"] in run.info.run_name
+        assert tags["scalefree.filters"] and tags["scalefree.host"] and tags["scalefree.git_commit"]
+    parent = client.get_run(info["parent_run_id"]).data
+    assert "space.stages" in parent.params and "forward.filters" not in parent.params
+    assert "Search space" in parent.tags["mlflow.note.content"]
 
 
 def test_generated_structures_are_an_artifact_that_reproduces_the_score(finished_study):
@@ -60,7 +84,8 @@ def test_report_prints_pareto_table_and_writes_figures(finished_study):
     cwd, _ = finished_study
     proc = cli(["report", "tiny"], cwd, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Pareto front" in proc.stdout and "validated_accuracy" in proc.stdout
+    assert "Pareto front" in proc.stdout and "validated" in proc.stdout
+    assert "oracle" in proc.stdout and "val_skill" in proc.stdout  # baselines beside accuracies
     for name in ("accuracy_vs_alpha.png", "robustness_vs_alpha.png", "trials.csv"):
         assert (cwd / "studies" / "tiny" / "report" / name).stat().st_size > 0
 
