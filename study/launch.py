@@ -208,7 +208,9 @@ def _log_parent_start(uri: str, run_id: str, cfg: StudyConfig, directory: Path) 
     # sampled per trial, so the preset's values for them were never run and are not logged.
     flat = {k: v for k, v in study_to_flat(cfg).items() if k not in SEARCHED_KEYS}
     log_flat_params(client, run_id, flat)
-    space = ", ".join(f"{k}={list(v)}" for k, v in study_to_flat(cfg).items() if k.startswith("space."))
+    space = ", ".join(
+        f"{k}={list(v)}" for k, v in study_to_flat(cfg).items() if k.startswith("space.")
+    )
     objectives = ", ".join(
         f"{m}imise {o}" for o, m in zip(cfg.search.objectives, cfg.search.modes, strict=True)
     )

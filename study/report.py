@@ -59,30 +59,102 @@ def finished_trials(info: dict) -> list[dict]:
         row["stages"] = int(run.data.params.get("forward.stages", "0"))
         row["inverse_mode"] = run.data.params.get("inverse.mode", "")
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
+        row["run_id"], row["name"] = run.info.run_id, run.info.run_name
         row.update(run.data.metrics)
         rows.append(row)
     return sorted(rows, key=lambda r: r["trial"])
 
 
-def _figure(rows: list[dict], x: str, y: str, path: Path) -> Path:
+PAPER_ALPHA = 3.79  # Yu, Piao & Park: Δr exponent of generated structures (3 pooling stages)
+LABELS = {
+    "alpha": "α, power-law exponent of generated Δr (smaller = heavier tail)",
+    "validated_accuracy": "validated accuracy, 1 − MAPE with the true Hamiltonian",
+    "validated_skill": "validated skill, 1 − MAPE / MAPE of the Eq. 5 design baseline",
+    "robustness_gain": "robustness gain, seed Δw / design Δw under single-atom attacks",
+    "d2l_skill": "D2L skill, 1 − MAPE / MAPE of the (ρ, σ) oracle",
+}
+
+
+def _figure(
+    rows: list[dict], front: np.ndarray, x: str, y: str, path: Path, *, front_axes: bool
+) -> Path:
+    """y against x, one colour per pooling depth, points labelled by trial, the front drawn
+    (when x and y are the objectives) and the paper's α marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    xs = np.array([r.get(x, np.nan) for r in rows], dtype=float)
+    ys = np.array([r.get(y, np.nan) for r in rows], dtype=float)
     stages = np.array([r["stages"] for r in rows])
-    sc = ax.scatter(
-        [r.get(x, np.nan) for r in rows], [r.get(y, np.nan) for r in rows], c=stages, cmap="viridis"
-    )
-    fig.colorbar(sc, ax=ax, label="pooling stages")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(f"{y} vs {x}")
+    colours = plt.get_cmap("tab10")
+    for k, depth in enumerate(sorted(set(stages.tolist()))):
+        pick = stages == depth
+        ax.scatter(
+            xs[pick],
+            ys[pick],
+            s=46,
+            color=colours(k),
+            alpha=0.8,
+            zorder=3,
+            label=f"{depth} pooling stage{'s' if depth > 1 else ''}",
+        )
+    for r, px, py in zip(rows, xs, ys, strict=True):
+        ax.annotate(
+            r["trial"][-8:],
+            (px, py),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize=7,
+            color="0.3",
+        )
+    if front_axes and front.any():
+        order = np.argsort(xs[front])
+        ax.plot(
+            xs[front][order],
+            ys[front][order],
+            "--",
+            color="0.2",
+            lw=1.2,
+            zorder=2,
+            label="Pareto front",
+        )
+        ax.scatter(xs[front], ys[front], s=140, facecolors="none", edgecolors="0.2", zorder=4)
+    if x == "alpha":
+        ax.axvline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_ylabel(LABELS.get(y, y))
+    ax.set_title(f"{len(rows)} finished trials (collapsed trials left out)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _log_front(client, info: dict, rows: list[dict], done: list[dict], front, objectives, modes):
+    """Tag every finished trial ``scalefree.pareto`` true/false; the parent run gets the front,
+    the study's best value of each objective and the collapsed count."""
+    from study.tracking import PARETO_TAG
+
+    on_front = {d["run_id"] for d, f in zip(done, front, strict=True) if f}
+    for r in rows:
+        if r["status"] == "FINISHED":
+            client.set_tag(r["run_id"], PARETO_TAG, str(r["run_id"] in on_front).lower())
+    parent = info["parent_run_id"]
+    names = [d["name"] for d, f in zip(done, front, strict=True) if f]
+    client.set_tag(parent, "scalefree.pareto_trials", ", ".join(names)[:4000])
+    client.log_metric(parent, "pareto_size", len(names))
+    collapsed = sum(1 for r in rows if r["status"] == "FINISHED" and r.get("collapsed", 0) >= 1)
+    client.log_metric(parent, "trials_collapsed", collapsed)
+    for objective, mode in zip(objectives, modes, strict=True):
+        values = [d[objective] for d in done]
+        if values:
+            best = max(values) if mode == "max" else min(values)
+            client.log_metric(parent, f"best_{objective}", best)
 
 
 def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarray, objectives):
@@ -147,9 +219,16 @@ def report(name_or_dir: str) -> Path:
             writer.writerow([r.get(h, "") if h != "pareto" else on_front for h in header])
     _print_table(info["name"], rows, done, front, objectives)
     client = mlflow.MlflowClient(info["tracking_uri"])
+    _log_front(client, info, rows, done, front, objectives, modes)
     if done:
-        _figure(done, "alpha", "validated_accuracy", out / "accuracy_vs_alpha.png")
-        _figure(done, "alpha", "robustness_gain", out / "robustness_vs_alpha.png")
+        figures = (
+            ("alpha", "validated_skill", "skill_vs_alpha.png"),
+            ("alpha", "validated_accuracy", "accuracy_vs_alpha.png"),
+            ("alpha", "robustness_gain", "robustness_vs_alpha.png"),
+        )
+        for x, y, name in figures:
+            on_axes = sorted((x, y)) == sorted(objectives)
+            _figure(done, front, x, y, out / name, front_axes=on_axes)
     client.log_artifacts(info["parent_run_id"], str(out), artifact_path="report")
     print(f"report files: {out}")
     return out

@@ -103,11 +103,12 @@ def check_directions(cfg: StudyConfig, study_dir: Path, name: str) -> None:
 def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
     import optuna
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
+
+    from study.optuna_search import LinkedOptunaSearch
 
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
     sampler = optuna.samplers.TPESampler(seed=cfg.search.sampler_seed)
-    searcher = OptunaSearch(
+    searcher = LinkedOptunaSearch(
         space=SearchSpace(cfg.space),
         metric=objectives if len(objectives) > 1 else objectives[0],
         mode=modes if len(modes) > 1 else modes[0],
@@ -115,6 +116,7 @@ def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
         storage=_storage(study_dir),
         study_name=name,
     )
+    searcher.name_objectives(objectives)
     return ConcurrencyLimiter(searcher, max_concurrent=cfg.search.max_concurrent)
 
 

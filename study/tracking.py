@@ -72,7 +72,9 @@ def ensure_experiment(uri: str, name: str, artifact_root: Path) -> str:
         return experiment.experiment_id
     parsed = urlparse(uri)
     location = None if parsed.scheme in ("http", "https") else artifact_root.resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    experiment_id = client.create_experiment(name, artifact_location=location)
+    _experiment_kind(client, experiment_id)
+    return experiment_id
 
 
 def start_parent(uri: str, experiment_id: str, study: str, run_id: str | None) -> str:
@@ -172,16 +174,74 @@ def git_commit() -> str:
         return "unknown"
 
 
+MODEL_TRAINING_KIND = "custom_model_development"  # MLflow 3's experiment kind for runs, not traces
+
+
+def _experiment_kind(client, experiment_id: str) -> None:
+    """MLflow 3 opens an experiment on its GenAI overview unless the experiment says it holds
+    model-training runs (tag ``mlflow.experimentKind``): say so, so the runs table comes first."""
+    client.set_experiment_tag(experiment_id, "mlflow.experimentKind", MODEL_TRAINING_KIND)
+
+
+def ui_workers() -> int:
+    """Web workers for the UI: one per two cores, 1 to 4 (MLflow's default is 4 on any machine)."""
+    return max(1, min(4, (os.cpu_count() or 1) // 2))
+
+
 def serve_ui(study: str | None, *, port: int = 5000) -> int:
-    """Serve the MLflow UI on the tracking store of ``study`` (or the default store)."""
-    uri = resolve_uri("")
+    """Serve the MLflow UI on the tracking store of ``study`` (or the default store).
+
+    Prints a direct link to the study's runs table. The server runs in a process group of its
+    own without MLflow's job runner (scalefree starts no jobs); SIGTERM or Ctrl-C stops the whole
+    group, so no worker is left holding the port.
+    """
+    import signal
+
+    uri, link = resolve_uri(""), ""
     if study:
         from study.launch import read_study
 
-        uri = read_study(study)["tracking_uri"]
+        info = read_study(study)
+        uri = info["tracking_uri"]
+        link = f"#/experiments/{info['experiment_id']}/runs"
     if urlparse(uri).scheme in ("http", "https"):
-        print(f"the study logs to a server: open {uri}")
+        print(f"the study logs to a server: open {uri.rstrip('/')}/{link}")
         return 0
-    print(f"MLflow UI for {uri} on http://127.0.0.1:{port}", flush=True)
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)]
-    return subprocess.call(cmd)
+    if study:
+        import mlflow
+
+        _experiment_kind(mlflow.MlflowClient(uri), info["experiment_id"])
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    cmd += ["--port", str(port), "--workers", str(ui_workers())]
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    server = subprocess.Popen(cmd, env=env, start_new_session=True)
+    print(f"MLflow UI for {uri}: http://127.0.0.1:{port}/{link}", flush=True)
+
+    def stop(signum, _frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _stop_group(server)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's whole process group, SIGKILL to what is left after 10 s."""
+    import signal
+    import time
+
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        deadline = time.monotonic() + grace
+        try:
+            os.killpg(process.pid, sig)
+            while time.monotonic() < deadline:
+                process.poll()  # reap the leader, or the group never empties
+                os.killpg(process.pid, 0)
+                time.sleep(0.2)
+        except ProcessLookupError:
+            return

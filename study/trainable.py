@@ -58,6 +58,7 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         "scalefree.git_commit": study["git_commit"][:12],
         **architecture_tags(cfg),
     }
+    run_name = trial_name(cfg, trial_id)
     run_id, finished = trial_run(
         study["tracking_uri"],
         study["experiment_id"],
@@ -65,12 +66,13 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
         study["name"],
         trial_id,
         tags,
-        run_name=trial_name(cfg, trial_id),
+        run_name=run_name,
     )
     if finished:
         # Completed before the driver died but after Tune's last snapshot: replay, don't rerun.
         metrics = client.get_run(run_id).data.metrics
-        tune.report({k: v for k, v in metrics.items() if k in FINAL_KEYS} | {"final": True})
+        link = {"mlflow_run_id": run_id, "mlflow_run_name": run_name}
+        tune.report({k: v for k, v in metrics.items() if k in FINAL_KEYS} | {"final": True} | link)
         return
     log_flat_params(
         client, run_id, {**to_flat(cfg), **{f"search.{k}": v for k, v in params.items()}}
@@ -124,6 +126,8 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: dict) -> Non
             if isinstance(v, (int, float, str, bool)) and k != "done"
         }
         result["final"] = final
+        if final:  # the searcher links the Optuna trial to this run (study/optuna_search.py)
+            result |= {"mlflow_run_id": run_id, "mlflow_run_name": run_name}
         if not final and any(checkpoint_dir.iterdir()):
             tune.report(result, checkpoint=Checkpoint.from_directory(str(checkpoint_dir)))
         else:

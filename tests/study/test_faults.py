@@ -6,11 +6,11 @@ from studyutil import CONTRACT_METRICS, cli, trial_runs, write_tiny
 
 pytestmark = pytest.mark.slow
 
-# With this sampler seed the first trial draws lr ≈ 1.3e-3 and the second lr ≈ 1.6e33, which
+# With this sampler seed the first trial draws lr ≈ 1.7e-3 and the second lr ≈ 2.0e34, which
 # overflows the weights on the first step: a NaN loss.
 DIVERGING = (
     "space: {stages: [1, 2], filters: [4, 8], fc: [32], batch_size: [32], lr: [0.001, 1.0e36]}\n"
-    "search: {num_samples: 2, max_concurrent: 1, sampler_seed: 296}\n"
+    "search: {num_samples: 2, max_concurrent: 1, sampler_seed: 4}\n"
 )
 
 

@@ -52,3 +52,23 @@ def test_a_collapsed_trial_is_left_off_the_front_and_named(tmp_path, capsys):
         rows = {r["trial"]: r for r in csv.DictReader(fh)}
     assert rows["c"]["pareto"] == "False" and rows["c"]["collapsed_reason"] == reason
     assert rows["a"]["pareto"] == "True" and rows["b"]["pareto"] == "True"
+
+
+def test_front_members_are_tagged_and_the_parent_holds_the_best_values(tmp_path):
+    # Rule: MLflow shows the front: scalefree.pareto on every finished trial, best objective
+    # values and the front's run names on the parent run; figures are written.
+    a = {"validated_skill": 0.1, "alpha": 6.0, "collapsed": 0.0}
+    b = {"validated_skill": 0.2, "alpha": 8.0, "collapsed": 0.0}
+    c = {"validated_skill": 0.05, "alpha": 9.0, "collapsed": 0.0}  # dominated by a
+    directory = _study(tmp_path, {"a": (a, {}), "b": (b, {}), "c": (c, {})})
+    out = report(directory)
+    info = json.loads((tmp_path / "studies" / "s" / "study.json").read_text())
+    client = mlflow.MlflowClient(info["tracking_uri"])
+    runs = client.search_runs([info["experiment_id"]], "tags.`mlflow.parentRunId` != ''")
+    assert {r.info.run_name: r.data.tags["scalefree.pareto"] for r in runs} == {
+        "a": "true", "b": "true", "c": "false"
+    }
+    parent = client.get_run(info["parent_run_id"]).data
+    assert parent.metrics["best_validated_skill"] == 0.2 and parent.metrics["best_alpha"] == 6.0
+    assert set(parent.tags["scalefree.pareto_trials"].split(", ")) == {"a", "b"}
+    assert (out / "skill_vs_alpha.png").stat().st_size > 10_000

@@ -109,6 +109,7 @@ def test_without_a_name_a_taken_name_gets_a_suffix(tmp_path):
 def test_ui_serves_the_study_tracking_store(finished_study):
     # `scalefree ui NAME` serves the MLflow UI on the store the study logged to.
     import json
+    import signal
     import socket
     import subprocess
     import sys
@@ -125,9 +126,9 @@ def test_ui_serves_the_study_tracking_store(finished_study):
         [sys.executable, "-m", "study.cli", "ui", "tiny", "--port", str(port)],
         cwd=cwd,
         env=env(),
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search"
@@ -138,15 +139,69 @@ def test_ui_serves_the_study_tracking_store(finished_study):
         while True:
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
-                    names = [e["name"] for e in json.load(response)["experiments"]]
+                    experiments = json.load(response)["experiments"]
                 break
             except OSError:
                 assert time.time() < deadline, "the UI did not come up"
                 time.sleep(1)
-        assert "scalefree" in names
-    finally:
-        import os
-        import signal
-
-        os.killpg(ui.pid, signal.SIGTERM)
+        (scalefree,) = [e for e in experiments if e["name"] == "scalefree"]
+        tags = {t["key"]: t["value"] for t in scalefree.get("tags", [])}
+        assert tags.get("mlflow.experimentKind") == "custom_model_development"  # runs view first
+        line = ui.stdout.readline()
+        assert f"http://127.0.0.1:{port}/#/experiments/{scalefree['experiment_id']}/runs" in line
+        # Rule: SIGTERM to `scalefree ui` alone stops every process it started and frees the port.
+        group = _descendants(ui.pid)
+        assert group, "the UI server runs as a child process"
+        ui.send_signal(signal.SIGTERM)
         ui.wait(timeout=30)
+        time.sleep(0.5)
+        assert [p for p in group if _alive(p)] == []
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # free again
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+
+
+def _descendants(pid: int) -> list[int]:
+    import subprocess
+
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        child, parent = (int(v) for v in line.split())
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = open(f"/proc/{pid}/stat").read().split()[2] if os.path.exists(f"/proc/{pid}") else "X"
+    return status != "Z"
+
+
+def test_optuna_study_names_its_objectives_and_links_every_trial_to_its_run(finished_study):
+    # Rule: optuna-dashboard shows named objectives, and each Optuna trial carries the MLflow run
+    # id and name of its trial.
+    import optuna
+
+    cwd, _ = finished_study
+    _, _, runs = trial_runs(cwd, "tiny")
+    storage = f"sqlite:///{cwd / 'studies' / 'tiny' / 'optuna.db'}"
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    assert study.metric_names == ["validated_skill", "alpha"]
+    by_id = {r.info.run_id: r.info.run_name for r in runs}
+    linked = {
+        t.user_attrs.get("mlflow_run_id"): t.user_attrs.get("mlflow_run_name") for t in study.trials
+    }
+    assert linked == by_id
