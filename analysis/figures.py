@@ -12,6 +12,7 @@ Every function writes one PNG to ``path`` (parent folders created) and returns i
 :func:`spectra_plot`            localisation vs energy and DOS, seed vs generated (Note S5)
 :func:`linear_weight_map`       weights W[target, r] of the linear SPR model (Wang et al. Fig. 3)
 :func:`training_curves`         per-epoch metrics of a training run
+:func:`mode_area_comparison`    target vs designed sorted mode areas of a few structures
 ============================  ==============================================================
 """
 
@@ -42,6 +43,7 @@ __all__ = [
     "spectra_plot",
     "linear_weight_map",
     "training_curves",
+    "mode_area_comparison",
 ]
 
 SEED_COLOR, GENERATED_COLOR = "tab:green", "tab:orange"  # the paper's colours in Fig. 4g, S4
@@ -303,5 +305,31 @@ def training_curves(
             (e, float(row[name])) for e, row in zip(epochs, history, strict=True) if name in row
         ]
         ax.plot(*zip(*points, strict=True), "o-", ms=3)
-        ax.set(xlabel="epoch", title=name)
+        ax.set(xlabel="epoch (one count across phases)", title=name)
+    return _save(fig, path)
+
+
+def mode_area_comparison(
+    targets: np.ndarray, designed: np.ndarray, path: str | os.PathLike, *, count: int = 3
+) -> Path:
+    """Sorted mode areas w_m against rank m: the target (a seed's) and the designed structure's
+    true ones, for the first ``count`` pairs of ``targets`` and ``designed`` (n, N)."""
+    t, d = np.asarray(targets, dtype=np.float64), np.asarray(designed, dtype=np.float64)
+    if t.ndim != 2 or t.shape != d.shape or not len(t):
+        raise ValueError(
+            f"targets and designed must be (n, N) of one shape, but got {t.shape} and {d.shape}."
+        )
+    count = min(count, len(t))
+    fig = _figure(count, width=3.4)
+    axes = np.atleast_1d(fig.subplots(1, count))
+    for k, ax in enumerate(axes):
+        error = np.mean(np.abs(d[k] - t[k]) / t[k])
+        ax.semilogy(t[k], color=SEED_COLOR, lw=2, label="target (seed)")
+        ax.semilogy(d[k], color=GENERATED_COLOR, lw=1, label="design, true H")
+        ax.set(
+            xlabel="mode rank m",
+            ylabel="mode area w_m",
+            title=f"pair {k}: 1 − MAPE {1 - error:.3f}",
+        )
+    axes[0].legend(fontsize=8)
     return _save(fig, path)

@@ -16,6 +16,7 @@ A power-law fit that cannot be made (too few tail points, …) gives NaN for its
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -41,6 +42,7 @@ __all__ = [
     "attack_metrics",
     "linear_accuracy",
     "score_trial",
+    "Scores",
 ]
 
 POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail")
@@ -119,18 +121,20 @@ def attack_metrics(
     strength: float,
     seed: int,
     device: str | torch.device | None = None,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], object]:
     """robustness_gain (seed vs generated), hub_gini and hub_gini_seed from one set of attacks:
-    the δ maps (n, N) come with the gain, so every structure is attacked once."""
+    the δ maps (n, N) come with the gain, so every structure is attacked once. Also returns the
+    :class:`analysis.RobustnessGain` (δ maps for the trial's figures)."""
     import analysis
 
     dev = None if device is None else str(device)
     result = analysis.robustness_gain(seeds, generated, strength=strength, seed=seed, device=dev)
-    return {
+    metrics = {
         "robustness_gain": float(result.gain),
         "hub_gini": float(analysis.hub_gini(result.generated_delta)),
         "hub_gini_seed": float(analysis.hub_gini(result.seed_delta)),
     }
+    return metrics, result
 
 
 def linear_accuracy(train: Split, test: Split, *, bins: int, r_max: float, ridge: float) -> float:
@@ -145,6 +149,15 @@ def linear_accuracy(train: Split, test: Split, *, bins: int, r_max: float, ridge
     return float(analysis.accuracy(model.predict(x_test), test[1]))
 
 
+@dataclass(frozen=True)
+class Scores:
+    """A trial's final metrics and what its figures need."""
+
+    metrics: dict[str, object]  # the final metrics (floats, plus ``*_reason`` strings)
+    true_areas: np.ndarray  # (n, N) mode areas of the designs with the true Hamiltonian
+    attacks: object  # analysis.RobustnessGain of the attacked pairs
+
+
 def score_trial(
     config: TrialConfig,
     forward: nn.Module,
@@ -155,15 +168,14 @@ def score_trial(
     attack_seed: int,
     baseline_seed: int,
     device: str | torch.device | None = None,
-) -> dict[str, object]:
-    """All final metrics of a trial but the collapse verdict (:mod:`trainables.diagnostics`), as
-    one flat dict (floats, plus ``*_reason`` strings)."""
+) -> Scores:
+    """All final metrics of a trial but the collapse verdict (:mod:`trainables.diagnostics`)."""
     data, score = config.data, config.score
     train, test = splits["train"], splits["test"]
     seeds, generated = designs.seed_displacements, designs.displacements  # (n, 2, L, L) each
     k = score.n_attacked
     d2l = numpy_accuracy(surrogate_mode_areas(forward, test[0], device=device), test[1])
-    validated, _ = validate_structures(
+    validated, true_areas = validate_structures(
         designs.targets,
         generated,
         forward=forward,
@@ -175,7 +187,10 @@ def score_trial(
     )
     strength = score.attack_strength
     dev = None if device is None else str(device)
-    return {
+    attacked, attacks = attack_metrics(
+        seeds[:k], generated[:k], strength=strength, seed=attack_seed, device=device
+    )
+    metrics = {
         "d2l_accuracy": d2l,
         **forward_baselines(train, splits["val"], test, d2l_accuracy=d2l),
         **validated,
@@ -192,11 +207,10 @@ def score_trial(
         **power_law_metrics(generated),
         **seed_alpha(seeds),
         **weight_metrics(inverse),
-        **attack_metrics(
-            seeds[:k], generated[:k], strength=strength, seed=attack_seed, device=device
-        ),
+        **attacked,
         "linear_accuracy": linear_accuracy(
             train, test, bins=score.rdf_bins, r_max=score.rdf_rmax, ridge=score.ridge
         ),
         "baseline_accuracy": baseline_accuracy(train, test),
     }
+    return Scores(metrics, true_areas, attacks)

@@ -26,6 +26,7 @@ import physics
 from physics.dataset import Split
 from trainables.config import TrialConfig
 from trainables.diagnostics import PROBE, collapse_metrics
+from trainables.figures import save_trial_figures
 from trainables.generate import Designs, design, generate_structures
 from trainables.models import ForwardNet, InverseNet
 from trainables.score import score_trial
@@ -228,7 +229,7 @@ def run_trial(
     )
 
     designs = design(inverse, splits["test"], config.score.n_generated, device=device)
-    metrics = score_trial(
+    scores = score_trial(
         config,
         forward,
         inverse,
@@ -238,6 +239,7 @@ def run_trial(
         baseline_seed=seeds.baselines,
         device=device,
     )
+    metrics = dict(scores.metrics)
     metrics |= collapse_metrics(
         forward,
         train_displacements=splits["train"][0],
@@ -247,6 +249,22 @@ def run_trial(
     )
     if artifact_dir is not None:
         save_artifacts(artifact_dir, designs, forward, inverse)
+        history = [
+            {"phase": phase, "step": offset + row["epoch"], **row}
+            for phase, rows, offset in (
+                ("forward", fitted.history, 0),
+                ("inverse", inverse_fit.history, fitted.epochs),
+            )
+            for row in rows
+        ]
+        save_trial_figures(
+            artifact_dir,
+            history=history,
+            designs=designs,
+            true_areas=scores.true_areas,
+            inverse=inverse,
+            attacks=scores.attacks,
+        )
     final = {**metrics, "done": True}
     report(dict(final))  # a copy: reporters (Tune) may add keys to what they are given
     return final

@@ -54,6 +54,12 @@ def test_trial_runs_are_named_and_tagged_by_architecture(finished_study):
         assert run.info.run_name.startswith(f"p{stages}-") and f"-{mode}" in run.info.run_name
         assert tags["scalefree.trial_id"] in run.info.run_name
         assert tags["scalefree.filters"] and tags["scalefree.host"] and tags["scalefree.git_commit"]
+    for run in runs:  # each trial's figures are artifacts of its run
+        figures = {a.path: a.file_size for a in client.list_artifacts(run.info.run_id, "figures")}
+        expected = {"training_curves", "dr_ccdf", "weight_ccdf", "delta_map", "mode_areas"}
+        assert {f"figures/{n}.png" for n in expected} <= set(figures), figures
+        assert all(size > 5_000 for size in figures.values())
+        assert run.data.tags.get("scalefree.pareto") in ("true", "false")  # set by the report
     parent = client.get_run(info["parent_run_id"]).data
     assert "space.stages" in parent.params and "forward.filters" not in parent.params
     assert "Search space" in parent.tags["mlflow.note.content"]

@@ -135,3 +135,13 @@ def test_tiny_trial_with_bond_channels_and_hybrid_inverse_reports_every_metric(t
     assert set(CONTRACT_METRICS) <= set(final) and final["collapsed"] in (0.0, 1.0)
     for key in ("oracle_accuracy", "structure_baseline_accuracy", "design_baseline_accuracy"):
         assert 0.0 < final[key] < 1.0, (key, final[key])
+
+
+@needs_analysis
+def test_tiny_trial_draws_its_figures(tiny_data, tmp_path):
+    # Rule: a trial with an artifact folder leaves its five figures there as non-empty PNGs.
+    run_trial(tiny_config(), lambda _: None, data=tiny_data, artifact_dir=tmp_path)
+    names = ("training_curves", "dr_ccdf", "weight_ccdf", "delta_map", "mode_areas")
+    for name in names:
+        data = (tmp_path / "figures" / f"{name}.png").read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, name
