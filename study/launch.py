@@ -13,31 +13,13 @@ import re
 from pathlib import Path
 
 from study.config import StudyConfig, config_yaml, load_config, study_to_flat
+from study.directory import read_study
 from trainables.config import to_flat
 
-__all__ = ["launch", "resume", "read_study", "study_dir_of"]
+__all__ = ["launch", "resume"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
-
-
-def study_dir_of(name_or_dir: str, studies_dir: str = "studies") -> Path:
-    path = Path(name_or_dir)
-    if (path / "study.json").is_file():
-        return path.resolve()
-    candidate = Path(studies_dir) / name_or_dir
-    if (candidate / "study.json").is_file():
-        return candidate.resolve()
-    raise ValueError(
-        f"study: must name a study directory or a study under {studies_dir}/, but got {name_or_dir!r}."
-    )
-
-
-def read_study(name_or_dir: str) -> dict:
-    directory = study_dir_of(name_or_dir)
-    info = json.loads((directory / "study.json").read_text())
-    info["dir"] = str(directory)
-    return info
 
 
 def _environment() -> None:

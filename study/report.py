@@ -183,7 +183,7 @@ def report(name_or_dir: str) -> Path:
     import mlflow
 
     from study.config import load_config
-    from study.launch import read_study
+    from study.directory import read_study
 
     info = read_study(name_or_dir)
     directory = Path(info["dir"])

@@ -199,7 +199,7 @@ def serve_ui(study: str | None, *, port: int = 5000) -> int:
 
     uri, link = resolve_uri(""), ""
     if study:
-        from study.launch import read_study
+        from study.directory import read_study
 
         info = read_study(study)
         uri = info["tracking_uri"]

@@ -145,3 +145,17 @@ def test_tiny_trial_draws_its_figures(tiny_data, tmp_path):
     for name in names:
         data = (tmp_path / "figures" / f"{name}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, name
+
+
+def test_run_trial_is_exported_by_the_package_without_loading_torch_on_import():
+    # Rule: `trainables.run_trial` works as the README says; `import trainables` alone stays light
+    # (the CLI's config checks import trainables.config).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, trainables; light = 'torch' not in sys.modules; "
+        "from trainables.trial import run_trial; "
+        "assert light and trainables.run_trial is run_trial"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

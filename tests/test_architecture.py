@@ -1,0 +1,84 @@
+"""The architecture as a contract: layers, outside systems and import cycles.
+
+Layers, lowest first: physics ← analysis ← trainables ← study. A package may import only the ones
+below it; only study/ imports ray, optuna and mlflow. Inside a package the import graph, counting
+imports inside functions too, has no cycle. Read from the source with ast, so the check needs no
+import and cannot be fooled by lazy imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("physics", "analysis", "trainables", "study")
+OUTSIDE = ("ray", "optuna", "mlflow")
+
+
+def _imports(path: Path) -> set[str]:
+    """Dotted names imported anywhere in ``path`` (relative imports resolved)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _modules(package: str) -> dict[str, Path]:
+    files = sorted((ROOT / package).rglob("*.py"))
+    return {".".join(f.relative_to(ROOT).with_suffix("").parts): f for f in files}
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_each_layer_imports_only_layers_below_it(index):
+    package, above = LAYERS[index], LAYERS[index + 1 :]
+    forbidden = (*above, *(OUTSIDE if package != "study" else ()))
+    bad = sorted(
+        f"{module} imports {name}"
+        for module, path in _modules(package).items()
+        for name in _imports(path)
+        if name.split(".")[0] in forbidden
+    )
+    assert bad == []
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_no_import_cycle_inside_a_package(package):
+    modules = _modules(package)
+    graph = {
+        module: {
+            other
+            for name in _imports(path)
+            for other in modules
+            if other != module
+            and other != package
+            and (name == other or name.startswith(other + "."))
+        }
+        for module, path in modules.items()
+    }
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*trail, node, nxt]
+            if nxt not in state and (cycle := visit(nxt, [*trail, node])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start, [])):
+            pytest.fail(" → ".join(cycle))
