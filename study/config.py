@@ -97,7 +97,9 @@ _SECTIONS = ("space", "search", "resources", "tracking")
 
 
 def _check_range(key: str, values: tuple, *, positive: bool = False) -> None:
-    if len(values) != 2 or values[0] > values[1]:
+    if len(values) != 2 or not all(math.isfinite(v) for v in values):
+        _fail(key, "must be [low, high] of finite numbers", list(values))
+    if values[0] > values[1]:
         _fail(key, "must be [low, high] with low <= high", list(values))
     if positive and values[0] <= 0:
         _fail(key, "must be > 0 (log-uniform)", list(values))
@@ -155,9 +157,9 @@ def _validate_study(cfg: StudyConfig) -> None:
     if se.max_failures < 0:
         _fail("search.max_failures", "must be >= 0", se.max_failures)
     r = cfg.resources
-    if r.cpus_per_trial <= 0:
-        _fail("resources.cpus_per_trial", "must be > 0", r.cpus_per_trial)
-    if not 0 <= r.gpus_per_trial <= 8:
+    if not (math.isfinite(r.cpus_per_trial) and r.cpus_per_trial > 0):
+        _fail("resources.cpus_per_trial", "must be a finite number > 0", r.cpus_per_trial)
+    if not (math.isfinite(r.gpus_per_trial) and 0 <= r.gpus_per_trial <= 8):
         _fail("resources.gpus_per_trial", "must be in [0, 8]", r.gpus_per_trial)
     if r.data_workers < 0:
         _fail("resources.data_workers", "must be >= 0", r.data_workers)

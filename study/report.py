@@ -72,6 +72,7 @@ LABELS = {
     "validated_skill": "validated skill, 1 − MAPE / MAPE of the Eq. 5 design baseline",
     "robustness_gain": "robustness gain, seed Δw / design Δw under single-atom attacks",
     "d2l_skill": "D2L skill, 1 − MAPE / MAPE of the (ρ, σ) oracle",
+    "stages": "pooling stages of both nets",
 }
 
 
@@ -89,6 +90,8 @@ def _figure(
     xs = np.array([r.get(x, np.nan) for r in rows], dtype=float)
     ys = np.array([r.get(y, np.nan) for r in rows], dtype=float)
     stages = np.array([r["stages"] for r in rows])
+    if x == "stages" and len(rows) > 1:  # spread coinciding depths so every trial shows
+        xs = xs + np.linspace(-0.12, 0.12, len(rows))
     colours = plt.get_cmap("tab10")
     for k, depth in enumerate(sorted(set(stages.tolist()))):
         pick = stages == depth
@@ -124,6 +127,10 @@ def _figure(
         ax.scatter(xs[front], ys[front], s=140, facecolors="none", edgecolors="0.2", zorder=4)
     if x == "alpha":
         ax.axvline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
+    if y == "alpha":
+        ax.axhline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
+    if x == "stages":
+        ax.set_xticks(sorted(set(stages.tolist())))
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     ax.set_title(f"{len(rows)} finished trials (collapsed trials left out)", fontsize=10)
@@ -225,6 +232,7 @@ def report(name_or_dir: str) -> Path:
             ("alpha", "validated_skill", "skill_vs_alpha.png"),
             ("alpha", "validated_accuracy", "accuracy_vs_alpha.png"),
             ("alpha", "robustness_gain", "robustness_vs_alpha.png"),
+            ("stages", "alpha", "alpha_vs_depth.png"),
         )
         for x, y, name in figures:
             on_axes = sorted((x, y)) == sorted(objectives)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 
@@ -33,6 +34,15 @@ INVERSE_MODES = ("surrogate", "physics", "hybrid")
 def max_stages(size: int) -> int:
     """Most 2×2 pooling stages a size×size image allows (each halves the side, floor, down to 1)."""
     return int(math.floor(math.log2(size)))
+
+
+MAX_SIZE = 64  # largest lattice side: the all-pairs Hamiltonian grows as size⁴
+MAX_STRUCTURES = 10_000_000  # per split: 10⁷ structures of 16×16 are ~40 GB of float64
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")  # torch device names a trial accepts
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _fail(key: str, rule: str, value: object) -> typing.NoReturn:
@@ -172,8 +182,19 @@ def validate(cfg: TrialConfig) -> None:
         value = getattr(d, name)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             _fail(f"data.{name}", "must be a finite number >= 0", value)
-    if not (isinstance(d.a, (int, float)) and d.a > 0):
-        _fail("data.a", "must be > 0", d.a)
+    if not (isinstance(d.a, (int, float)) and math.isfinite(d.a) and d.a > 0):
+        _fail("data.a", "must be a finite number > 0", d.a)
+    if not (isinstance(d.t0, (int, float)) and math.isfinite(d.t0) and d.t0 != 0):
+        _fail("data.t0", "must be a finite non-zero number", d.t0)
+    if not (isinstance(d.onsite, (int, float)) and math.isfinite(d.onsite)):
+        _fail("data.onsite", "must be a finite number", d.onsite)
+    for name in ("n_train", "n_val", "n_test"):
+        if getattr(d, name) > MAX_STRUCTURES:
+            rule = f"must be <= {MAX_STRUCTURES:.0e} structures (the dataset is held in memory)"
+            _fail(f"data.{name}", rule, getattr(d, name))
+    if d.size > MAX_SIZE:
+        rule = f"must be <= {MAX_SIZE} (N = size² atoms; one {MAX_SIZE}² Hamiltonian is 128 MiB)"
+        _fail("data.size", rule, d.size)
     _check_net("forward", cfg.forward, d.size)
     _check_net("inverse_net", cfg.inverse_net, d.size)
     if cfg.inverse_net.bonds:
@@ -203,10 +224,18 @@ def validate(cfg: TrialConfig) -> None:
     if not isinstance(s.n_attacked, int) or not 1 <= s.n_attacked <= s.n_generated:
         rule = f"must be an integer in [1, score.n_generated={s.n_generated}]"
         _fail("score.n_attacked", rule, s.n_attacked)
-    if not (isinstance(s.attack_strength, (int, float)) and s.attack_strength > 0):
-        _fail("score.attack_strength", "must be > 0", s.attack_strength)
+    if not (_finite(s.attack_strength) and s.attack_strength > 0):
+        _fail("score.attack_strength", "must be a finite number > 0", s.attack_strength)
+    if not (_finite(s.ridge) and s.ridge >= 0):
+        _fail("score.ridge", "must be a finite number >= 0", s.ridge)
+    if not (isinstance(s.rdf_bins, int) and s.rdf_bins >= 1):
+        _fail("score.rdf_bins", "must be an integer >= 1", s.rdf_bins)
+    if not (_finite(s.rdf_rmax) and s.rdf_rmax > 0):
+        _fail("score.rdf_rmax", "must be a finite number > 0", s.rdf_rmax)
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         _fail("seed", "must be a non-negative integer", cfg.seed)
+    if not (isinstance(cfg.device, str) and DEVICE.fullmatch(cfg.device)):
+        _fail("device", "must be auto, cpu, cuda or cuda:K", cfg.device)
     if not isinstance(cfg.threads, int) or cfg.threads < 0:
         _fail("threads", "must be an integer >= 0", cfg.threads)
 
