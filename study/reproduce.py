@@ -580,7 +580,7 @@ def run_one(name: str, config: TrialConfig, data: dict) -> RunResult:
             show(row)
 
         metrics = run_trial(config, report, data=data, artifact_dir=tmp)
-        files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
+        files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
         with np.load(Path(tmp) / "generated.npz") as npz:
             designs = {k: npz[k] for k in npz.files}
         inverse = torch.load(Path(tmp) / "inverse.pt", map_location="cpu")
