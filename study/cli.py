@@ -7,6 +7,7 @@ before anything is started or written.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -80,9 +81,16 @@ def _cmd_launch(args: argparse.Namespace) -> int:
     from study.launch import launch
 
     cfg = load_config(args.config, args.overrides)
-    name = args.name or _free_name(Path(cfg.tracking.studies_dir), Path(args.config).stem)
+    # An explicit --name is checked as given ('' too); only a missing one is derived.
+    studies = Path(cfg.tracking.studies_dir)
+    name = args.name if args.name is not None else _free_name(studies, _stem(args.config))
     launch(cfg, name=name, address=args.address)
     return 0
+
+
+def _stem(config: str) -> str:
+    """A valid study name from a preset or file name: other characters become '-'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(config).stem).strip("-.") or "study"
 
 
 def _free_name(studies: Path, stem: str) -> str:

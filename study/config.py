@@ -237,6 +237,9 @@ def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()
         if not path.is_file():
             _fail("config", f"must be a preset {PRESETS} or an existing YAML file", preset_or_path)
         user = _flatten_yaml(_read_yaml(path))
+        if not user:
+            rule = "must set at least one key, e.g. `preset: smoke` (an empty file is no study)"
+            _fail("config", rule, str(path))
         base = user.pop("preset", None)
         if base is not None:
             if base not in PRESETS:

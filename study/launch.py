@@ -18,7 +18,7 @@ from trainables.config import to_flat
 
 __all__ = ["launch", "resume"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch: no trailing newline
 METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
 
 
@@ -93,7 +93,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
     from study.search import make_scheduler, make_searcher
     from study.tracking import check_uri, ensure_experiment, git_commit, resolve_uri, start_parent
 
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"--name: must be letters, digits, '_', '.' or '-', but got {name!r}.")
     directory = Path(cfg.tracking.studies_dir).resolve() / name
     if directory.exists():

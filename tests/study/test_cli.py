@@ -39,6 +39,10 @@ def _run(args, cwd):
         (["launch", "smoke", "--name", "../escape"], "--name: must be letters"),
         (["resume", "no-such-study"], "study: must name a study directory"),
         (["config", "smoke", "--set", "forward.dropout=2"], "forward.dropout: must be in [0, 1)"),
+        (["launch", "smoke", "--name", ""], "--name: must be letters"),
+        (["launch", "smoke", "--name", "ab\n"], "--name: must be letters"),
+        (["launch", "smoke", "--set", "device=banana"], "device: must be auto, cpu, cuda"),
+        (["launch", "smoke", "--set", "space.dropout=[nan,0.3]"], "space.dropout: must be [low"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_creates_nothing(args, fragment, tmp_path):
@@ -55,3 +59,22 @@ def test_config_prints_yaml_and_runs_nothing(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "num_samples: 7" in out and "filters:" in out
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_an_empty_yaml_is_no_study(tmp_path):
+    # Rule: an empty file would silently become a 40,000-structure default study; refuse it.
+    (tmp_path / "empty.yaml").write_text("")
+    proc = _run(["launch", "empty.yaml"], tmp_path)
+    assert proc.returncode == 2 and "config: must set at least one key" in proc.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["empty.yaml"]
+
+
+def test_a_default_name_is_derived_from_any_file_name(tmp_path):
+    # Rule: without --name the study is named after the file, made a valid name; a file name with
+    # a space is not blamed on --name.
+    from study.cli import _free_name, _stem
+
+    assert _stem("dir/my study.yaml") == "my-study" and _stem("smoke") == "smoke"
+    assert _stem("§.yaml") == "study"
+    (tmp_path / "my-study").mkdir()
+    assert _free_name(tmp_path, _stem("my study.yaml")) == "my-study-2"
