@@ -7,13 +7,14 @@ A study lives in ``studies/NAME/``: ``config.yaml`` (resolved), ``study.json`` (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 from pathlib import Path
 
 from study.config import StudyConfig, config_yaml, load_config, study_to_flat
-from study.directory import read_study
+from study.directory import driver_lock, read_study
 from trainables.config import to_flat
 
 __all__ = ["launch", "resume"]
@@ -108,8 +109,14 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
 
     from ray import tune
 
-    with connect(address):
-        directory.mkdir(parents=True)
+    with contextlib.ExitStack() as stack, connect(address):
+        try:
+            directory.mkdir(parents=True)
+        except FileExistsError:  # another launch of this name got there first
+            raise ValueError(
+                f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}."
+            ) from None
+        stack.enter_context(driver_lock(directory))
         (directory / "config.yaml").write_text(config_yaml(cfg))
         experiment_id = ensure_experiment(uri, cfg.tracking.experiment, Path("mlruns"))
         parent = start_parent(uri, experiment_id, name, None)
@@ -143,13 +150,19 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
 
 
 def resume(name_or_dir: str, *, address: str | None = None) -> Path:
-    """Continue a study: finished trials kept, unfinished continued, errored retried."""
+    """Continue a study: finished trials kept, unfinished continued, errored retried. One driver
+    at a time: a study that another driver is running is refused (:func:`driver_lock`)."""
+    info = read_study(name_or_dir)
+    directory = Path(info["dir"])
+    with driver_lock(directory):
+        return _resume(info, directory, name_or_dir, address=address)
+
+
+def _resume(info: dict, directory: Path, name_or_dir: str, *, address: str | None) -> Path:
     from study.cluster import check_address, connect
     from study.search import check_directions
     from study.tracking import check_uri, start_parent
 
-    info = read_study(name_or_dir)
-    directory = Path(info["dir"])
     cfg = load_config(str(directory / "config.yaml"))
     check_uri(info["tracking_uri"])
     check_directions(cfg, directory, info["name"])
