@@ -128,6 +128,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
             "git_commit": git_commit(),
             "data_key": cfg.trial.data.spec().key(),
             "alpha_target": cfg.search.alpha_target,
+            "config": _fingerprint(cfg),
         }
         (directory / "study.json").write_text(json.dumps(info, indent=2))
         _log_parent_start(uri, parent, cfg, directory)
@@ -164,6 +165,7 @@ def _resume(info: dict, directory: Path, name_or_dir: str, *, address: str | Non
     from study.tracking import check_uri, start_parent
 
     cfg = load_config(str(directory / "config.yaml"))
+    _check_unchanged(cfg, info)
     check_uri(info["tracking_uri"])
     check_directions(cfg, directory, info["name"])
     if address:
@@ -190,6 +192,31 @@ def _resume(info: dict, directory: Path, name_or_dir: str, *, address: str | Non
         results = tuner.fit()
         _finish(cfg, info, directory, results)
     return directory
+
+
+# Keys a resume may change: where and how wide the study runs, not what its trials compute.
+RESUMABLE_CHANGES = ("resources.", "search.max_concurrent", "tracking.uri")
+
+
+def _fingerprint(cfg: StudyConfig) -> dict[str, str]:
+    """The launched config, key → repr, minus the tracking URI (it may hold credentials)."""
+    return {k: repr(v) for k, v in study_to_flat(cfg).items() if k != "tracking.uri"}
+
+
+def _check_unchanged(cfg: StudyConfig, info: dict) -> None:
+    """Refuse a resume whose config.yaml was edited in a way that would change finished trials
+    (a new dataset seed, other epochs, another space): name the first such key."""
+    launched = info.get("config")
+    if launched is None:  # a study launched before fingerprints were kept
+        return
+    now = _fingerprint(cfg)
+    for key in sorted(set(launched) | set(now)):
+        if key.startswith(RESUMABLE_CHANGES) or launched.get(key) == now.get(key):
+            continue
+        raise ValueError(
+            f"{key}: must stay as launched ({launched.get(key, 'unset')}) to resume "
+            f"{info['name']!r}, but got {now.get(key, 'unset')}."
+        )
 
 
 def _log_parent_start(uri: str, run_id: str, cfg: StudyConfig, directory: Path) -> None:

@@ -75,3 +75,32 @@ def test_resume_of_a_running_study_exits_2_with_one_line(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_resume_refuses_an_edited_config_naming_the_key(tmp_path):
+    # Rule: a config.yaml edited after launch (here data.seed) would make a new dataset under the
+    # finished trials; resume names the key and exits 2 before starting anything.
+    from study.config import config_yaml, load_config
+    from study.launch import _fingerprint
+
+    study = tmp_path / "studies" / "edited"
+    study.mkdir(parents=True)
+    launched = load_config("smoke")
+    info = {
+        "name": "edited",
+        "tracking_uri": "sqlite:///x.db",
+        "experiment_id": "1",
+        "parent_run_id": "p",
+        "config": _fingerprint(launched),
+    }
+    (study / "study.json").write_text(json.dumps(info))
+    (study / "config.yaml").write_text(config_yaml(load_config("smoke", ["data.seed=7"])))
+    proc = cli(["resume", "edited"], tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "data.seed: must stay as launched (0) to resume 'edited', but got 7." in proc.stderr
+    # Where the study runs may change: more CPUs per trial is no change to finished trials.
+    (study / "config.yaml").write_text(
+        config_yaml(load_config("smoke", ["resources.cpus_per_trial=2"]))
+    )
+    proc = cli(["resume", "edited"], tmp_path, timeout=60)
+    assert "must stay as launched" not in proc.stderr
