@@ -228,11 +228,9 @@ def _log_parent_start(uri: str, run_id: str, cfg: StudyConfig, directory: Path) 
     client = mlflow.MlflowClient(uri)
     # The parent holds what every trial shares plus the search space; the architecture keys are
     # sampled per trial, so the preset's values for them were never run and are not logged.
-    flat = {k: v for k, v in study_to_flat(cfg).items() if k not in SEARCHED_KEYS}
-    log_flat_params(client, run_id, flat)
-    space = ", ".join(
-        f"{k}={list(v)}" for k, v in study_to_flat(cfg).items() if k.startswith("space.")
-    )
+    flat = study_to_flat(cfg)
+    log_flat_params(client, run_id, {k: v for k, v in flat.items() if k not in SEARCHED_KEYS})
+    space = ", ".join(f"{k}={list(v)}" for k, v in flat.items() if k.startswith("space."))
     objectives = ", ".join(
         f"{m}imise {o}" for o, m in zip(cfg.search.objectives, cfg.search.modes, strict=True)
     )

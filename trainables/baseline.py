@@ -21,6 +21,7 @@ Design side, on the trial's targets (the first ``score.n_generated`` test struct
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -98,7 +99,7 @@ def design_baselines(
     a: float,
     t0: float,
     onsite: float,
-    device: str | None = None,
+    device: str | torch.device | None = None,
 ) -> dict[str, float]:
     """retrieval_accuracy, design_baseline_accuracy and validated_skill for targets (n, N)."""
     import analysis

@@ -74,9 +74,7 @@ class NetConfig:
     fc: int = 2048  # width of the fully connected layer
     dropout: float = 0.5  # dropout on the FC layer (paper: forward 0.5)
     l2: float = 0.0  # L2 scale, TensorFlow convention: scale·Σw²/2 (paper: inverse 0.05)
-    bonds: bool = (
-        False  # forward only: also feed the 4 short-bond hopping changes (not in the paper)
-    )
+    bonds: bool = False  # forward only: add the 4 short-bond hopping changes (not the paper)
 
 
 @dataclass(frozen=True)
@@ -182,11 +180,11 @@ def validate(cfg: TrialConfig) -> None:
         value = getattr(d, name)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             _fail(f"data.{name}", "must be a finite number >= 0", value)
-    if not (isinstance(d.a, (int, float)) and math.isfinite(d.a) and d.a > 0):
+    if not (_finite(d.a) and d.a > 0):
         _fail("data.a", "must be a finite number > 0", d.a)
-    if not (isinstance(d.t0, (int, float)) and math.isfinite(d.t0) and d.t0 != 0):
+    if not (_finite(d.t0) and d.t0 != 0):
         _fail("data.t0", "must be a finite non-zero number", d.t0)
-    if not (isinstance(d.onsite, (int, float)) and math.isfinite(d.onsite)):
+    if not _finite(d.onsite):
         _fail("data.onsite", "must be a finite number", d.onsite)
     for name in ("n_train", "n_val", "n_test"):
         if getattr(d, name) > MAX_STRUCTURES:

@@ -46,9 +46,9 @@ PROBE = 64  # structures used for the forward-net probes
 @torch.no_grad()
 def fc_active_share(net: nn.Module, inputs: torch.Tensor) -> float:
     """Share of the forward net's FC units with a positive activation on at least one of
-    ``inputs``."""
+    ``inputs`` (eval mode: the body's dropout is the identity)."""
     net.eval()
-    hidden = net.hidden(inputs)  # (B, fc)
+    hidden = net.body(net.inputs(inputs))  # (B, fc), after the ReLU
     return float((hidden > 0).any(dim=0).float().mean())
 
 
@@ -100,11 +100,9 @@ def collapse_metrics(
         "forward_fc_active": fc_active_share(forward, probe),
         "forward_input_gradient": input_gradient_rms(forward, start),
         "design_spread": float(scores["max_abs_displacement"]) / training_max,
-        "w_avg_correlation": float(scores["w_avg_correlation"]),
         "inverse_val_change": float(np.ptp(curve)) if len(curve) > 1 else math.inf,
     }
-    reasons = _reasons(values)
-    del values["w_avg_correlation"]  # already among the scores
+    reasons = _reasons({**values, "w_avg_correlation": float(scores["w_avg_correlation"])})
     out: dict[str, object] = {**values, "collapsed": float(bool(reasons))}
     if reasons:
         out["collapsed_reason"] = "; ".join(reasons)

@@ -148,11 +148,6 @@ class ForwardNet(nn.Module):
             return displacements
         return torch.cat([displacements, bond_hoppings(displacements, a=self.a)], dim=1)
 
-    def hidden(self, displacements: torch.Tensor) -> torch.Tensor:
-        """FC activations after the ReLU, before dropout: (B, fc)."""
-        x = self.body.convs(self.inputs(displacements))
-        return torch.relu(self.body.fc(x.flatten(1)))
-
     def log_ratio(self, displacements: torch.Tensor) -> torch.Tensor:
         """out_m = log(w_m / μ_m), (B, N)."""
         features = self.body(self.inputs(displacements))  # (B, fc)

@@ -186,7 +186,6 @@ def score_trial(
         device=device,
     )
     strength = score.attack_strength
-    dev = None if device is None else str(device)
     attacked, attacks = attack_metrics(
         seeds[:k], generated[:k], strength=strength, seed=attack_seed, device=device
     )
@@ -202,7 +201,7 @@ def score_trial(
             a=data.a,
             t0=data.t0,
             onsite=data.onsite,
-            device=dev,
+            device=device,
         ),
         **power_law_metrics(generated),
         **seed_alpha(seeds),

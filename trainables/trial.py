@@ -141,8 +141,13 @@ def save_artifacts(
     torch.save(_net_file(inverse), directory / "inverse.pt")
 
 
+def _phase_row(phase: str, offset: int, row: dict) -> dict:
+    """A per-epoch row with its phase and its step across phases (the trial's epoch count)."""
+    return {"phase": phase, "step": offset + row["epoch"], **row}
+
+
 def _phase_reporter(report: Report, phase: str, offset: int) -> Callable[[dict], None]:
-    return lambda row: report({"phase": phase, "step": offset + row["epoch"], **row})
+    return lambda row: report(_phase_row(phase, offset, row))
 
 
 def _checkpoint(directory: str | os.PathLike | None, name: str) -> Path | None:
@@ -250,7 +255,7 @@ def run_trial(
     if artifact_dir is not None:
         save_artifacts(artifact_dir, designs, forward, inverse)
         history = [
-            {"phase": phase, "step": offset + row["epoch"], **row}
+            _phase_row(phase, offset, row)
             for phase, rows, offset in (
                 ("forward", fitted.history, 0),
                 ("inverse", inverse_fit.history, fitted.epochs),
