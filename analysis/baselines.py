@@ -23,6 +23,7 @@ import numpy as np
 
 from analysis.linear import accuracy
 from physics import check_displacements, positions
+from physics.checks import check_int
 
 __all__ = [
     "KNeighborsMedian",
@@ -44,9 +45,7 @@ class KNeighborsMedian:
     """
 
     def __init__(self, *, k: int = 32) -> None:
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, but got {k=}.")
-        self.k = k
+        self.k = check_int("k", k, 1)
 
     def fit(self, features: np.ndarray, targets: np.ndarray) -> KNeighborsMedian:
         from sklearn.neighbors import NearestNeighbors

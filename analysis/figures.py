@@ -32,6 +32,7 @@ from analysis.powerlaw import PowerLawFit, fit_power_law
 from analysis.robustness import gini
 from analysis.spectra import SpectraShift
 from analysis.weights import weight_power_law, weight_strength
+from physics.accuracy import accuracy
 
 __all__ = [
     "displacement_histogram",
@@ -323,13 +324,13 @@ def mode_area_comparison(
     fig = _figure(count, width=3.4)
     axes = np.atleast_1d(fig.subplots(1, count))
     for k, ax in enumerate(axes):
-        error = np.mean(np.abs(d[k] - t[k]) / t[k])
+        score = accuracy(d[k], t[k])
         ax.semilogy(t[k], color=SEED_COLOR, lw=2, label="target (seed)")
         ax.semilogy(d[k], color=GENERATED_COLOR, lw=1, label="design, true H")
         ax.set(
             xlabel="mode rank m",
             ylabel="mode area w_m",
-            title=f"pair {k}: 1 − MAPE {1 - error:.3f}",
+            title=f"pair {k}: 1 − MAPE {score:.3f}",
         )
     axes[0].legend(fontsize=8)
     return _save(fig, path)

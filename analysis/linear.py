@@ -21,6 +21,8 @@ import math
 import numpy as np
 
 import physics
+from physics.accuracy import accuracy as physics_accuracy
+from physics.checks import check_int
 from physics.hamiltonian import DEFAULT_A, DEFAULT_ONSITE, DEFAULT_T0
 
 __all__ = ["pair_distance_features", "LinearSPR", "accuracy", "dos_targets"]
@@ -29,9 +31,7 @@ _CHUNK_PAIRS = 2_000_000  # pair distances held at once
 
 
 def _check_positive_int(name: str, value: object) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, but got {name}={value!r}.")
-    return int(value)
+    return check_int(name, value, 1)
 
 
 def _histogram_rows(values: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
@@ -190,4 +190,4 @@ def accuracy(pred: np.ndarray, true: np.ndarray) -> float:
         raise ValueError(
             f"true must be non-zero (MAPE divides by it), but got {int((t == 0).sum())} zeros."
         )
-    return float(1.0 - np.mean(np.abs(p - t) / np.abs(t)))
+    return float(physics_accuracy(p, t))

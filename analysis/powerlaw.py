@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import powerlaw
 
+from physics.checks import check_int
+
 __all__ = ["PowerLawFit", "fit_power_law", "exhaustive_xmin"]
 
 COMPARED = ("lognormal", "exponential", "truncated_power_law")
@@ -242,9 +244,7 @@ def exhaustive_xmin(
 
 
 def _check_int(name: str, value: object, low: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, but got {name}={value!r}.")
-    return int(value)
+    return check_int(name, value, low)
 
 
 def _check_values(x: object, min_tail: int) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import physics
+from physics.checks import check_int
 from physics.hamiltonian import DEFAULT_A, DEFAULT_ONSITE, DEFAULT_T0
 
 __all__ = ["SpectraShift", "spectra_shift"]
@@ -58,8 +59,7 @@ def spectra_shift(
             "seed_displacements and generated_displacements must have the same shape (matched "
             f"pairs), but got {seeds.shape} and {generated.shape}."
         )
-    if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or bins < 1:
-        raise ValueError(f"bins must be a positive integer, but got {bins=}.")
+    check_int("bins", bins, 1)
     physics_kw = {"a": a, "t0": t0, "onsite": onsite, "device": device}
     e_seed, w_seed = physics.spectrum(seeds, **physics_kw)
     e_gen, w_gen = physics.spectrum(generated, **physics_kw)

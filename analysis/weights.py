@@ -18,14 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.powerlaw import PowerLawFit, fit_power_law
+from physics.checks import check_int
 
 __all__ = ["weight_strength", "weight_power_law"]
 
 
 def weight_strength(weight: np.ndarray, *, size: int) -> np.ndarray:
     """W_j per atom, (N,) float64 with N = size², from the output weight (2N, F)."""
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 2:
-        raise ValueError(f"size must be an integer >= 2, but got {size=}.")
+    check_int("size", size, 2)
     w = np.asarray(weight, dtype=np.float64)
     n_atoms = size * size
     if w.ndim != 2 or w.shape[0] != 2 * n_atoms or w.shape[1] == 0:

@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from physics.checks import check_int
 from physics.hamiltonian import DEFAULT_A, DEFAULT_ONSITE, DEFAULT_T0, mode_areas
 from physics.lattice import sample_structures
 
@@ -66,13 +67,9 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         for name in ("n_train", "n_val", "n_test", "shard_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, but got {name}={value!r}.")
-        if not isinstance(self.size, int) or self.size < 2:
-            raise ValueError(f"size must be an integer >= 2, but got size={self.size!r}.")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, but got seed={self.seed!r}.")
+            check_int(name, getattr(self, name), 1)
+        check_int("size", self.size, 2)
+        check_int("seed", self.seed, 0)
 
     def count(self, split: str) -> int:
         return {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]

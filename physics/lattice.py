@@ -10,9 +10,9 @@ Conventions used throughout the project:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from physics.checks import check_int, is_finite
 
 __all__ = [
     "deform",
@@ -25,20 +25,18 @@ __all__ = [
 
 
 def _check_amplitude(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)):
+    if not is_finite(value):
         raise ValueError(f"{name} must be a finite number, but got {name}={value!r}.")
     if value < 0:
         raise ValueError(f"{name} must be >= 0, but got {name}={value!r}.")
 
 
 def _check_count(n: object) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
-        raise ValueError(f"n must be a positive integer, but got n={n!r}.")
+    check_int("n", n, 1)
 
 
 def _check_size(size: object) -> None:
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 2:
-        raise ValueError(f"size must be an integer >= 2, but got size={size!r}.")
+    check_int("size", size, 2)
 
 
 def _rng(seed: int | np.random.SeedSequence | np.random.Generator) -> np.random.Generator:

@@ -67,7 +67,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from study.data import generate_with_ray
 
     cfg = load_config(args.config, args.overrides)
-    spec = cfg.trial.data.spec()
+    spec = cfg.trial.data
     with connect(args.address):
         directory = generate_with_ray(
             spec, args.out, max_in_flight=cfg.resources.data_workers or None

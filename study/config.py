@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from trainables.config import TrialConfig, _build, _fail, from_flat, max_stages, to_flat
+from physics.checks import fail
+from trainables.config import TrialConfig, _build, from_flat, max_stages, to_flat
 from trainables.score import CONTRACT_METRICS, EXTRA_METRICS
 
 __all__ = [
@@ -98,11 +99,11 @@ _SECTIONS = ("space", "search", "resources", "tracking")
 
 def _check_range(key: str, values: tuple, *, positive: bool = False) -> None:
     if len(values) != 2 or not all(math.isfinite(v) for v in values):
-        _fail(key, "must be [low, high] of finite numbers", list(values))
+        fail(key, "must be [low, high] of finite numbers", list(values))
     if values[0] > values[1]:
-        _fail(key, "must be [low, high] with low <= high", list(values))
+        fail(key, "must be [low, high] with low <= high", list(values))
     if positive and values[0] <= 0:
-        _fail(key, "must be > 0 (log-uniform)", list(values))
+        fail(key, "must be > 0 (log-uniform)", list(values))
 
 
 def _validate_study(cfg: StudyConfig) -> None:
@@ -110,61 +111,61 @@ def _validate_study(cfg: StudyConfig) -> None:
     _check_range("space.stages", sp.stages)
     top = max_stages(size)
     if sp.stages[0] < 1 or sp.stages[1] > top:
-        _fail(
+        fail(
             "space.stages", f"must lie in [1, {top}] for a {size}×{size} lattice", list(sp.stages)
         )
     for key in ("filters", "fc", "batch_size"):
         values = getattr(sp, key)
         if not values or any(v <= 0 for v in values):
-            _fail(f"space.{key}", "must be a non-empty list of positive integers", list(values))
+            fail(f"space.{key}", "must be a non-empty list of positive integers", list(values))
     _check_range("space.dropout", sp.dropout)
     if sp.dropout[0] < 0 or sp.dropout[1] >= 1:
-        _fail("space.dropout", "must lie in [0, 1)", list(sp.dropout))
+        fail("space.dropout", "must lie in [0, 1)", list(sp.dropout))
     _check_range("space.l2", sp.l2, positive=True)
     _check_range("space.lr", sp.lr, positive=True)
     from trainables.config import INVERSE_MODES
 
     if not sp.inverse_mode or any(m not in INVERSE_MODES for m in sp.inverse_mode):
-        _fail(
+        fail(
             "space.inverse_mode",
             f"must be a non-empty subset of {INVERSE_MODES}",
             list(sp.inverse_mode),
         )
     if not sp.bound:
-        _fail("space.bound", "must list at least one of true/false", list(sp.bound))
+        fail("space.bound", "must list at least one of true/false", list(sp.bound))
     if not sp.bonds:
-        _fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
+        fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
     if se.num_samples < 1:
-        _fail("search.num_samples", "must be >= 1", se.num_samples)
+        fail("search.num_samples", "must be >= 1", se.num_samples)
     if se.max_concurrent < 1:
-        _fail("search.max_concurrent", "must be >= 1", se.max_concurrent)
+        fail("search.max_concurrent", "must be >= 1", se.max_concurrent)
     if not se.objectives or any(o not in METRICS for o in se.objectives):
-        _fail("search.objectives", f"must be a non-empty list of {METRICS}", list(se.objectives))
+        fail("search.objectives", f"must be a non-empty list of {METRICS}", list(se.objectives))
     if len(se.modes) != len(se.objectives) or any(m not in ("max", "min") for m in se.modes):
-        _fail(
+        fail(
             "search.modes",
             f"needs one of max/min per objective ({len(se.objectives)})",
             list(se.modes),
         )
     if not math.isfinite(se.alpha_target):
-        _fail("search.alpha_target", "must be finite", se.alpha_target)
+        fail("search.alpha_target", "must be finite", se.alpha_target)
     if se.scheduler not in ("none", "asha"):
-        _fail("search.scheduler", "must be none or asha", se.scheduler)
+        fail("search.scheduler", "must be none or asha", se.scheduler)
     if se.grace_period < 1:
-        _fail("search.grace_period", "must be >= 1", se.grace_period)
+        fail("search.grace_period", "must be >= 1", se.grace_period)
     if se.keep_checkpoints < 0:
-        _fail("search.keep_checkpoints", "must be >= 0 (0 keeps all)", se.keep_checkpoints)
+        fail("search.keep_checkpoints", "must be >= 0 (0 keeps all)", se.keep_checkpoints)
     if se.max_failures < 0:
-        _fail("search.max_failures", "must be >= 0", se.max_failures)
+        fail("search.max_failures", "must be >= 0", se.max_failures)
     r = cfg.resources
     if not (math.isfinite(r.cpus_per_trial) and r.cpus_per_trial > 0):
-        _fail("resources.cpus_per_trial", "must be a finite number > 0", r.cpus_per_trial)
+        fail("resources.cpus_per_trial", "must be a finite number > 0", r.cpus_per_trial)
     if not (math.isfinite(r.gpus_per_trial) and 0 <= r.gpus_per_trial <= 8):
-        _fail("resources.gpus_per_trial", "must be in [0, 8]", r.gpus_per_trial)
+        fail("resources.gpus_per_trial", "must be in [0, 8]", r.gpus_per_trial)
     if r.data_workers < 0:
-        _fail("resources.data_workers", "must be >= 0", r.data_workers)
+        fail("resources.data_workers", "must be >= 0", r.data_workers)
     if not cfg.tracking.experiment:
-        _fail("tracking.experiment", "must be a non-empty name", cfg.tracking.experiment)
+        fail("tracking.experiment", "must be a non-empty name", cfg.tracking.experiment)
 
 
 def study_to_flat(cfg: StudyConfig) -> dict[str, object]:
@@ -178,7 +179,7 @@ def study_from_flat(flat: dict[str, object]) -> StudyConfig:
     known = set(study_to_flat(StudyConfig()))
     unknown = sorted(set(flat) - known)
     if unknown:
-        _fail(
+        fail(
             unknown[0],
             "is not a known key (see `scalefree config smoke` for all keys)",
             flat[unknown[0]],
@@ -208,17 +209,17 @@ def _read_yaml(path: Path) -> dict:
         tree = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        _fail("config", f"must be a readable YAML file ({reason})", str(path))
+        fail("config", f"must be a readable YAML file ({reason})", str(path))
     if tree is None:
         return {}
     if not isinstance(tree, dict):
-        _fail("config", "must be a YAML mapping of keys to values", str(path))
+        fail("config", "must be a YAML mapping of keys to values", str(path))
     return tree
 
 
 def _parse_override(item: str) -> tuple[str, object]:
     if "=" not in item:
-        _fail("--set", "must look like key=value", item)
+        fail("--set", "must look like key=value", item)
     key, raw = item.split("=", 1)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
@@ -235,15 +236,15 @@ def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()
     else:
         path = Path(preset_or_path)
         if not path.is_file():
-            _fail("config", f"must be a preset {PRESETS} or an existing YAML file", preset_or_path)
+            fail("config", f"must be a preset {PRESETS} or an existing YAML file", preset_or_path)
         user = _flatten_yaml(_read_yaml(path))
         if not user:
             rule = "must set at least one key, e.g. `preset: smoke` (an empty file is no study)"
-            _fail("config", rule, str(path))
+            fail("config", rule, str(path))
         base = user.pop("preset", None)
         if base is not None:
             if base not in PRESETS:
-                _fail("preset", f"must be one of {PRESETS}", base)
+                fail("preset", f"must be one of {PRESETS}", base)
             flat.update(_flatten_yaml(_read_yaml(PRESET_DIR / f"{base}.yaml")))
         flat.update(user)
     flat.update(dict(_parse_override(item) for item in overrides))

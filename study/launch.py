@@ -78,7 +78,7 @@ def _data(cfg: StudyConfig, info: dict) -> dict:
 
     from study.data import generate_with_ray, load_splits
 
-    spec = cfg.trial.data.spec()
+    spec = cfg.trial.data
     started = time.time()
     generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=cfg.resources.data_workers or None)
     splits = load_splits(spec, cfg.tracking.data_dir)
@@ -126,7 +126,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
             "experiment_id": experiment_id,
             "parent_run_id": parent,
             "git_commit": git_commit(),
-            "data_key": cfg.trial.data.spec().key(),
+            "data_key": cfg.trial.data.key(),
             "alpha_target": cfg.search.alpha_target,
             "config": _fingerprint(cfg),
         }

@@ -249,7 +249,7 @@ def reproduction_configs(scale: str) -> dict[str, StudyConfig]:
         configs[name] = dataclasses.replace(
             cfg, trial=dataclasses.replace(cfg.trial, threads=threads)
         )
-    assert len({c.trial.data.spec() for c in configs.values()}) == 1, "runs must share one dataset"
+    assert len({c.trial.data for c in configs.values()}) == 1, "runs must share one dataset"
     return configs
 
 
@@ -1262,7 +1262,7 @@ def _run_lines(scale: str, configs, runs, timing: dict, info: dict) -> list[str]
         f"- git commit: `{info['commit']}`",
         f"- scale: `{scale}` — preset `{spec.preset}` + `--set {' '.join(spec.common)}`",
         f"- sizes: L = {d.size} (N = {d.size**2}), train/val/test {d.n_train}/{d.n_val}/{d.n_test} "
-        f"(dataset {d.spec().key()[:12]}), {t.score.n_generated} generated structures per run, "
+        f"(dataset {d.key()[:12]}), {t.score.n_generated} generated structures per run, "
         f"{t.score.n_attacked} attacked pairs at ρa {t.score.attack_strength:g}",
         f"- wall time: {timing['total']:.0f} s in all — data {timing['data']:.0f} s, trials "
         f"{timing['trials']:.0f} s ({info['mode']}), figures and report {timing['report']:.0f} s",
@@ -1426,7 +1426,7 @@ def reproduce(
     timing = {}
     try:
         with connect(address):
-            spec = configs[MAIN].trial.data.spec()
+            spec = configs[MAIN].trial.data
             data_dir = configs[MAIN].tracking.data_dir
             generate_with_ray(
                 spec, data_dir, max_in_flight=configs[MAIN].resources.data_workers or None

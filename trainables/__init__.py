@@ -1,7 +1,7 @@
 """The trial: the paper's D2L and L2D CNNs, their training, inverse design and scoring.
 
-models (ForwardNet, InverseNet) → training (fit_forward, fit_inverse; diffphysics for the
-'physics' inverse mode) → generate (design, validate against the true Hamiltonian) → score
+models (ForwardNet, InverseNet) → training (fit_forward, fit_inverse; the 'physics' inverse mode
+differentiates physics.hamiltonian) → generate (design, validate against the true Hamiltonian) → score
 (the contract's final metrics; baseline for the k-NN bar) → trial.run_trial, which strings them
 together. Knows nothing of Ray, Optuna or MLflow; imports :mod:`analysis` only inside scoring.
 """

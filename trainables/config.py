@@ -13,10 +13,10 @@ import re
 import typing
 from dataclasses import dataclass, field
 
+from physics.checks import fail, is_finite, is_int
 from physics.dataset import DatasetSpec
 
 __all__ = [
-    "DataConfig",
     "NetConfig",
     "TrainConfig",
     "InverseConfig",
@@ -39,32 +39,6 @@ def max_stages(size: int) -> int:
 MAX_SIZE = 64  # largest lattice side: the all-pairs Hamiltonian grows as size⁴
 MAX_STRUCTURES = 10_000_000  # per split: 10⁷ structures of 16×16 are ~40 GB of float64
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")  # torch device names a trial accepts
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _fail(key: str, rule: str, value: object) -> typing.NoReturn:
-    raise ValueError(f"{key}: {rule}, but got {value!r}.")
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    size: int = 16  # lattice side L (N = L² atoms)
-    rho_max: float = 0.6  # collective displacement amplitude ρmax (Eq. 5)
-    sigma_max: float = 0.6  # individual displacement amplitude σmax (Eq. 5)
-    n_train: int = 20000  # training structures (paper 2e4)
-    n_val: int = 10000  # validation structures (paper 1e4)
-    n_test: int = 10000  # test structures (paper 1e4)
-    seed: int = 0  # dataset seed; splits and shards spawn from it
-    shard_size: int = 256  # structures per generation task
-    a: float = 1.1454  # hopping decay constant
-    t0: float = 3.14e-2  # hopping prefactor
-    onsite: float = 1.0  # on-site energy ε
-
-    def spec(self) -> DatasetSpec:
-        return DatasetSpec(**dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -116,7 +90,7 @@ class ScoreConfig:
 
 @dataclass(frozen=True)
 class TrialConfig:
-    data: DataConfig = field(default_factory=DataConfig)
+    data: DatasetSpec = field(default_factory=DatasetSpec)  # the dataset: physics.DatasetSpec
     forward: NetConfig = field(default_factory=NetConfig)
     inverse_net: NetConfig = field(default_factory=lambda: NetConfig(dropout=0.0, l2=0.05))
     forward_train: TrainConfig = field(default_factory=TrainConfig)
@@ -139,103 +113,99 @@ class TrialConfig:
 
 def _check_net(prefix: str, net: NetConfig, size: int) -> None:
     top = max_stages(size)
-    if not isinstance(net.stages, int) or not 1 <= net.stages <= top:
+    if not is_int(net.stages) or not 1 <= net.stages <= top:
         rule = f"must be an integer in [1, {top}] for a {size}×{size} lattice"
-        _fail(f"{prefix}.stages", rule, net.stages)
+        fail(f"{prefix}.stages", rule, net.stages)
     if len(net.filters) != net.stages:
-        _fail(f"{prefix}.filters", f"needs one entry per stage ({net.stages})", net.filters)
-    if any((not isinstance(f, int)) or f <= 0 for f in net.filters):
-        _fail(f"{prefix}.filters", "every entry must be a positive integer", net.filters)
-    if not isinstance(net.fc, int) or net.fc <= 0:
-        _fail(f"{prefix}.fc", "must be a positive integer", net.fc)
-    if not (isinstance(net.dropout, (int, float)) and 0.0 <= net.dropout < 1.0):
-        _fail(f"{prefix}.dropout", "must be in [0, 1)", net.dropout)
-    if not (isinstance(net.l2, (int, float)) and math.isfinite(net.l2) and net.l2 >= 0):
-        _fail(f"{prefix}.l2", "must be a finite number >= 0", net.l2)
+        fail(f"{prefix}.filters", f"needs one entry per stage ({net.stages})", net.filters)
+    if any((not is_int(f)) or f <= 0 for f in net.filters):
+        fail(f"{prefix}.filters", "every entry must be a positive integer", net.filters)
+    if not is_int(net.fc) or net.fc <= 0:
+        fail(f"{prefix}.fc", "must be a positive integer", net.fc)
+    if not (is_finite(net.dropout) and 0.0 <= net.dropout < 1.0):
+        fail(f"{prefix}.dropout", "must be in [0, 1)", net.dropout)
+    if not (is_finite(net.l2) and net.l2 >= 0):
+        fail(f"{prefix}.l2", "must be a finite number >= 0", net.l2)
     if not isinstance(net.bonds, bool):
-        _fail(f"{prefix}.bonds", "must be true or false", net.bonds)
+        fail(f"{prefix}.bonds", "must be true or false", net.bonds)
 
 
 def _check_train(prefix: str, train: TrainConfig) -> None:
-    if not isinstance(train.epochs, int) or train.epochs < 1:
-        _fail(f"{prefix}.epochs", "must be an integer >= 1", train.epochs)
-    if not isinstance(train.batch_size, int) or train.batch_size < 1:
-        _fail(f"{prefix}.batch_size", "must be an integer >= 1", train.batch_size)
-    if not (isinstance(train.lr, (int, float)) and math.isfinite(train.lr) and train.lr > 0):
-        _fail(f"{prefix}.lr", "must be a finite number > 0", train.lr)
-    if not (isinstance(train.lr_decay, (int, float)) and 0 < train.lr_decay <= 1):
-        _fail(f"{prefix}.lr_decay", "must be in (0, 1]", train.lr_decay)
-    if not (isinstance(train.time_budget_s, (int, float)) and train.time_budget_s >= 0):
-        _fail(f"{prefix}.time_budget_s", "must be >= 0", train.time_budget_s)
+    if not is_int(train.epochs) or train.epochs < 1:
+        fail(f"{prefix}.epochs", "must be an integer >= 1", train.epochs)
+    if not is_int(train.batch_size) or train.batch_size < 1:
+        fail(f"{prefix}.batch_size", "must be an integer >= 1", train.batch_size)
+    if not (is_finite(train.lr) and train.lr > 0):
+        fail(f"{prefix}.lr", "must be a finite number > 0", train.lr)
+    if not (is_finite(train.lr_decay) and 0 < train.lr_decay <= 1):
+        fail(f"{prefix}.lr_decay", "must be in (0, 1]", train.lr_decay)
+    if not (is_finite(train.time_budget_s) and train.time_budget_s >= 0):
+        fail(f"{prefix}.time_budget_s", "must be >= 0", train.time_budget_s)
 
 
 def validate(cfg: TrialConfig) -> None:
     """Raise ``ValueError`` naming the first bad field, its rule and its value."""
     d = cfg.data
-    try:
-        d.spec()
-    except ValueError as err:
-        raise ValueError(f"data.{err}") from None
     for name in ("rho_max", "sigma_max"):
         value = getattr(d, name)
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            _fail(f"data.{name}", "must be a finite number >= 0", value)
-    if not (_finite(d.a) and d.a > 0):
-        _fail("data.a", "must be a finite number > 0", d.a)
-    if not (_finite(d.t0) and d.t0 != 0):
-        _fail("data.t0", "must be a finite non-zero number", d.t0)
-    if not _finite(d.onsite):
-        _fail("data.onsite", "must be a finite number", d.onsite)
+        if not (is_finite(value) and value >= 0):
+            fail(f"data.{name}", "must be a finite number >= 0", value)
+    if not (is_finite(d.a) and d.a > 0):
+        fail("data.a", "must be a finite number > 0", d.a)
+    if not (is_finite(d.t0) and d.t0 != 0):
+        fail("data.t0", "must be a finite non-zero number", d.t0)
+    if not is_finite(d.onsite):
+        fail("data.onsite", "must be a finite number", d.onsite)
     for name in ("n_train", "n_val", "n_test"):
         if getattr(d, name) > MAX_STRUCTURES:
             rule = f"must be <= {MAX_STRUCTURES:.0e} structures (the dataset is held in memory)"
-            _fail(f"data.{name}", rule, getattr(d, name))
+            fail(f"data.{name}", rule, getattr(d, name))
     if d.size > MAX_SIZE:
         rule = f"must be <= {MAX_SIZE} (N = size² atoms; one {MAX_SIZE}² Hamiltonian is 128 MiB)"
-        _fail("data.size", rule, d.size)
+        fail("data.size", rule, d.size)
     _check_net("forward", cfg.forward, d.size)
     _check_net("inverse_net", cfg.inverse_net, d.size)
     if cfg.inverse_net.bonds:
-        _fail("inverse_net.bonds", "must be false (bond channels are a forward-net input)", True)
+        fail("inverse_net.bonds", "must be false (bond channels are a forward-net input)", True)
     _check_train("forward_train", cfg.forward_train)
     _check_train("inverse_train", cfg.inverse_train)
     if cfg.inverse.mode not in INVERSE_MODES:
-        _fail("inverse.mode", f"must be one of {INVERSE_MODES}", cfg.inverse.mode)
-    if not isinstance(cfg.inverse.physics_epochs, int) or cfg.inverse.physics_epochs < 0:
-        _fail("inverse.physics_epochs", "must be an integer >= 0", cfg.inverse.physics_epochs)
+        fail("inverse.mode", f"must be one of {INVERSE_MODES}", cfg.inverse.mode)
+    if not is_int(cfg.inverse.physics_epochs) or cfg.inverse.physics_epochs < 0:
+        fail("inverse.physics_epochs", "must be an integer >= 0", cfg.inverse.physics_epochs)
     if cfg.inverse.mode == "physics" and cfg.inverse.physics_epochs < 1:
         rule = "must be >= 1 when inverse.mode='physics' (its only training)"
-        _fail("inverse.physics_epochs", rule, cfg.inverse.physics_epochs)
+        fail("inverse.physics_epochs", rule, cfg.inverse.physics_epochs)
     broadening = cfg.inverse.physics_broadening
-    if not (isinstance(broadening, (int, float)) and math.isfinite(broadening) and broadening >= 0):
-        _fail("inverse.physics_broadening", "must be a finite number >= 0", broadening)
+    if not (is_finite(broadening) and broadening >= 0):
+        fail("inverse.physics_broadening", "must be a finite number >= 0", broadening)
     physics_lr = cfg.inverse.physics_lr
-    if not (isinstance(physics_lr, (int, float)) and math.isfinite(physics_lr) and physics_lr > 0):
-        _fail("inverse.physics_lr", "must be a finite number > 0", physics_lr)
+    if not (is_finite(physics_lr) and physics_lr > 0):
+        fail("inverse.physics_lr", "must be a finite number > 0", physics_lr)
     if not isinstance(cfg.inverse.bound, bool):
-        _fail("inverse.bound", "must be true or false", cfg.inverse.bound)
+        fail("inverse.bound", "must be true or false", cfg.inverse.bound)
     s = cfg.score
-    if not isinstance(s.n_generated, int) or not 1 <= s.n_generated:
-        _fail("score.n_generated", "must be an integer >= 1", s.n_generated)
+    if not is_int(s.n_generated) or not 1 <= s.n_generated:
+        fail("score.n_generated", "must be an integer >= 1", s.n_generated)
     if s.n_generated > d.n_test:
-        _fail("score.n_generated", f"must be <= data.n_test ({d.n_test})", s.n_generated)
-    if not isinstance(s.n_attacked, int) or not 1 <= s.n_attacked <= s.n_generated:
+        fail("score.n_generated", f"must be <= data.n_test ({d.n_test})", s.n_generated)
+    if not is_int(s.n_attacked) or not 1 <= s.n_attacked <= s.n_generated:
         rule = f"must be an integer in [1, score.n_generated={s.n_generated}]"
-        _fail("score.n_attacked", rule, s.n_attacked)
-    if not (_finite(s.attack_strength) and s.attack_strength > 0):
-        _fail("score.attack_strength", "must be a finite number > 0", s.attack_strength)
-    if not (_finite(s.ridge) and s.ridge >= 0):
-        _fail("score.ridge", "must be a finite number >= 0", s.ridge)
-    if not (isinstance(s.rdf_bins, int) and s.rdf_bins >= 1):
-        _fail("score.rdf_bins", "must be an integer >= 1", s.rdf_bins)
-    if not (_finite(s.rdf_rmax) and s.rdf_rmax > 0):
-        _fail("score.rdf_rmax", "must be a finite number > 0", s.rdf_rmax)
-    if not isinstance(cfg.seed, int) or cfg.seed < 0:
-        _fail("seed", "must be a non-negative integer", cfg.seed)
+        fail("score.n_attacked", rule, s.n_attacked)
+    if not (is_finite(s.attack_strength) and s.attack_strength > 0):
+        fail("score.attack_strength", "must be a finite number > 0", s.attack_strength)
+    if not (is_finite(s.ridge) and s.ridge >= 0):
+        fail("score.ridge", "must be a finite number >= 0", s.ridge)
+    if not (is_int(s.rdf_bins) and s.rdf_bins >= 1):
+        fail("score.rdf_bins", "must be an integer >= 1", s.rdf_bins)
+    if not (is_finite(s.rdf_rmax) and s.rdf_rmax > 0):
+        fail("score.rdf_rmax", "must be a finite number > 0", s.rdf_rmax)
+    if not is_int(cfg.seed) or cfg.seed < 0:
+        fail("seed", "must be a non-negative integer", cfg.seed)
     if not (isinstance(cfg.device, str) and DEVICE.fullmatch(cfg.device)):
-        _fail("device", "must be auto, cpu, cuda or cuda:K", cfg.device)
-    if not isinstance(cfg.threads, int) or cfg.threads < 0:
-        _fail("threads", "must be an integer >= 0", cfg.threads)
+        fail("device", "must be auto, cpu, cuda or cuda:K", cfg.device)
+    if not is_int(cfg.threads) or cfg.threads < 0:
+        fail("threads", "must be an integer >= 0", cfg.threads)
 
 
 def to_flat(obj: object, prefix: str = "") -> dict[str, object]:
@@ -260,17 +230,17 @@ def _coerce(key: str, value: object, hint: object) -> object:
             stripped = value.translate(str.maketrans("", "", "[]()"))
             value = [v.strip() for v in stripped.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            _fail(key, f"must be a list of {inner.__name__} values", value)
+            fail(key, f"must be a list of {inner.__name__} values", value)
         return tuple(_coerce(key, v, inner) for v in value)
     if hint is bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
             return value.lower() in ("true", "1", "yes")
-        _fail(key, "must be true or false", value)
+        fail(key, "must be true or false", value)
     if hint is int:
         if isinstance(value, bool):
-            _fail(key, "must be an integer", value)
+            fail(key, "must be an integer", value)
         if isinstance(value, int):
             return value
         if isinstance(value, float) and value.is_integer():
@@ -280,10 +250,10 @@ def _coerce(key: str, value: object, hint: object) -> object:
                 return int(value)
             except ValueError:
                 pass
-        _fail(key, "must be an integer", value)
+        fail(key, "must be an integer", value)
     if hint is float:
         if isinstance(value, bool):
-            _fail(key, "must be a number", value)
+            fail(key, "must be a number", value)
         if isinstance(value, (int, float)):
             return float(value)
         if isinstance(value, str):
@@ -291,10 +261,10 @@ def _coerce(key: str, value: object, hint: object) -> object:
                 return float(value)
             except ValueError:
                 pass
-        _fail(key, "must be a number", value)
+        fail(key, "must be a number", value)
     if hint is str:
         if not isinstance(value, str):
-            _fail(key, "must be a string", value)
+            fail(key, "must be a string", value)
         return value
     return value
 
@@ -312,7 +282,12 @@ def _build(cls: type, flat: dict[str, object], prefix: str, used: set[str]) -> o
                 default = f.default_factory() if has_factory else hint()
                 base = to_flat(default, key + ".")
                 base.update(sub)
-                kwargs[f.name] = _build(hint, base, key + ".", used)
+                try:
+                    kwargs[f.name] = _build(hint, base, key + ".", used)
+                except ValueError as err:  # a section's own checks (DatasetSpec) name its field
+                    if str(err).startswith(key + "."):
+                        raise
+                    raise ValueError(f"{key}.{err}") from None
                 used.update(sub)
         elif key in flat:
             kwargs[f.name] = _coerce(key, flat[key], hint)
@@ -326,5 +301,5 @@ def from_flat(flat: dict[str, object], cls: type = TrialConfig) -> object:
     unknown = sorted(set(flat) - known)
     if unknown:
         sections = sorted({k.split(".")[0] for k in known})
-        _fail(unknown[0], f"is not a known key (known sections: {sections})", flat[unknown[0]])
+        fail(unknown[0], f"is not a known key (known sections: {sections})", flat[unknown[0]])
     return _build(cls, dict(flat), "", set())

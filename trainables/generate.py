@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 import physics
+from physics.accuracy import accuracy
 from physics.device import resolve_device
 from trainables.training import areas_to_image, predict, to_training_tensor
 
@@ -76,9 +77,8 @@ def surrogate_mode_areas(
 
 
 def numpy_accuracy(pred: np.ndarray, true: np.ndarray) -> float:
-    """1 − MAPE in float64 (Eqs. 3, 4)."""
-    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    return float(1.0 - np.mean(np.abs(pred - true) / true))
+    """:func:`physics.accuracy.accuracy` of float64 arrays, as a Python float."""
+    return float(accuracy(np.asarray(pred, np.float64), np.asarray(true, np.float64)))
 
 
 def w_avg_correlation(targets: np.ndarray, true: np.ndarray) -> float:

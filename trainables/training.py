@@ -6,7 +6,7 @@
 * Regularisation: dropout on the FC layer (in the net) and an L2 penalty in TensorFlow's convention,
   ``scale·Σw²/2`` over the weights (not biases) of the net being trained.
 * The inverse net is trained through the frozen forward net (``mode='surrogate'``, the paper), through
-  the true Hamiltonian (``'physics'``, :mod:`trainables.diffphysics`), or first one then the other
+  the true Hamiltonian (``'physics'``, :func:`physics.hamiltonian.differentiable_mode_areas`), or first one then the other
   (``'hybrid'``). The forward net is put in eval mode with ``requires_grad=False`` and is not in the
   optimiser: its weights come out bit-identical.
 * The physics epochs start with fresh Adam moments at their own learning rate
@@ -39,21 +39,22 @@ import numpy as np
 import torch
 from torch import nn
 
+from physics.accuracy import accuracy, mape
 from physics.device import resolve_device
+from physics.hamiltonian import differentiable_mode_areas
 from trainables.config import InverseConfig, TrainConfig, inverse_phase_epochs
 
 __all__ = [
     "EpochCallback",
     "FitResult",
     "TrainState",
-    "accuracy",
+    "float_accuracy",
     "areas_to_image",
     "configure_torch",
     "fit_forward",
     "fit_inverse",
     "freeze",
     "l2_penalty",
-    "mape",
     "predict",
     "to_training_tensor",
     "torch_generator",
@@ -65,14 +66,9 @@ Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (inputs, tar
 EVAL_BATCH = 512  # structures per no-grad evaluation batch
 
 
-def mape(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """Mean absolute percentage error, Eqs. 3/4: mean of |pred − true| / true (true ≥ 1/N > 0)."""
-    return ((pred - true).abs() / true).mean()
-
-
-def accuracy(pred: torch.Tensor, true: torch.Tensor) -> float:
-    """1 − MAPE as a Python float (the paper's accuracy)."""
-    return 1.0 - float(mape(pred.double(), true.double()))
+def float_accuracy(pred: torch.Tensor, true: torch.Tensor) -> float:
+    """:func:`physics.accuracy.accuracy` in float64, as a Python float."""
+    return float(accuracy(pred.double(), true.double()))
 
 
 def l2_penalty(model: nn.Module, scale: float) -> torch.Tensor | float:
@@ -315,7 +311,7 @@ def fit_forward(
 
     def validate(_: str) -> float:
         model.eval()
-        return accuracy(predict(model, val_x), val_y)
+        return float_accuracy(predict(model, val_x), val_y)
 
     return _fit(
         state,
@@ -375,10 +371,10 @@ def fit_inverse(
         return forward(structures)  # (B, N), through the frozen D2L net
 
     def true_physics(structures: torch.Tensor) -> torch.Tensor:
-        from trainables.diffphysics import sorted_mode_areas
-
         # (B, N) float64, sorted ascending: the loss stays in float64 (mape promotes targets)
-        return sorted_mode_areas(structures.double(), a=a, broadening=inverse.physics_broadening)
+        return differentiable_mode_areas(
+            structures.double(), a=a, broadening=inverse.physics_broadening
+        )
 
     areas_of = {"surrogate": surrogate, "physics": true_physics}
 
@@ -397,7 +393,7 @@ def fit_inverse(
 
     def validate(name: str) -> float:
         model.eval()
-        return accuracy(predict(lambda w: areas_of[name](model(w)), val_x), val_y)
+        return float_accuracy(predict(lambda w: areas_of[name](model(w)), val_x), val_y)
 
     return _fit(
         state,

@@ -102,7 +102,7 @@ def load_splits(
             raise ValueError(
                 "run_trial needs data or data_root, but got data=None, data_root=None."
             )
-        spec = config.data.spec()
+        spec = config.data
         physics.generate(spec, data_root)
         data = {split: physics.load(spec, data_root, split) for split in SPLITS}
     missing = [split for split in SPLITS if split not in data]

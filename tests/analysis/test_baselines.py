@@ -37,7 +37,7 @@ def test_knn_median_keeps_every_tie_at_the_kth_distance():
 
 
 def test_knn_median_rejects_a_bad_k():
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="k: must be an integer >= 1"):
         analysis.KNeighborsMedian(k=0)
 
 

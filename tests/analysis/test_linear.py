@@ -102,7 +102,7 @@ def test_bad_linear_input():
         analysis.LinearSPR().fit(np.ones(4), y)
     with pytest.raises(ValueError, match="features must have 3 columns"):
         analysis.LinearSPR().fit(x, y).predict(np.ones((2, 5)))
-    with pytest.raises(ValueError, match="bins must be a positive integer"):
+    with pytest.raises(ValueError, match="bins: must be an integer >= 1"):
         analysis.pair_distance_features(np.zeros((1, 2, 3, 3)), bins=0)
     with pytest.raises(ValueError, match="r_max must be a finite number > 0"):
         analysis.pair_distance_features(np.zeros((1, 2, 3, 3)), r_max=-1.0)

@@ -59,7 +59,7 @@ def test_bad_input(pair):
     seeds, generated = pair
     with pytest.raises(ValueError, match="must have the same shape"):
         analysis.spectra_shift(seeds, generated[:2])
-    with pytest.raises(ValueError, match="bins must be a positive integer"):
+    with pytest.raises(ValueError, match="bins: must be an integer >= 1"):
         analysis.spectra_shift(seeds, generated, bins=0)
     with pytest.raises(ValueError, match="generated_displacements must be finite"):
         analysis.spectra_shift(seeds, np.full_like(generated, np.nan))

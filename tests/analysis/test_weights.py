@@ -55,8 +55,8 @@ def test_small_lattice_uses_a_smaller_minimum_tail():
         (np.ones(18), 3, r"weight must have shape \(2N, F\)"),
         (np.ones((18, 0)), 3, r"weight must have shape \(2N, F\)"),
         (np.full((18, 2), np.nan), 3, "weight must be finite, but got 36 NaN/inf"),
-        (np.ones((18, 2)), 1, "size must be an integer >= 2"),
-        (np.ones((18, 2)), 3.0, "size must be an integer >= 2"),
+        (np.ones((18, 2)), 1, "size: must be an integer >= 2"),
+        (np.ones((18, 2)), 3.0, "size: must be an integer >= 2"),
     ],
 )
 def test_bad_weight_or_size(weight, size, match):

@@ -49,9 +49,9 @@ def test_without_collective_motion_components_are_uniform_in_sigma():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"n": 0}, "n must be a positive integer"),
-        ({"n": -3}, "n must be a positive integer"),
-        ({"n": 2, "size": 1}, "size must be an integer >= 2"),
+        ({"n": 0}, "n: must be an integer >= 1"),
+        ({"n": -3}, "n: must be an integer >= 1"),
+        ({"n": 2, "size": 1}, "size: must be an integer >= 2"),
         ({"n": 2, "rho_max": -0.1}, "rho_max must be >= 0"),
         ({"n": 2, "sigma_max": float("nan")}, "sigma_max must be a finite number"),
     ],

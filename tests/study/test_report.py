@@ -66,7 +66,9 @@ def test_front_members_are_tagged_and_the_parent_holds_the_best_values(tmp_path)
     client = mlflow.MlflowClient(info["tracking_uri"])
     runs = client.search_runs([info["experiment_id"]], "tags.`mlflow.parentRunId` != ''")
     assert {r.info.run_name: r.data.tags["scalefree.pareto"] for r in runs} == {
-        "a": "true", "b": "true", "c": "false"
+        "a": "true",
+        "b": "true",
+        "c": "false",
     }
     parent = client.get_run(info["parent_run_id"]).data
     assert parent.metrics["best_validated_skill"] == 0.2 and parent.metrics["best_alpha"] == 6.0

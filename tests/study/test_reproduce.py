@@ -90,7 +90,7 @@ def test_scales_build_valid_configs_sharing_one_dataset():
     for scale in ("smoke", "cpu", "paper"):
         configs = reproduction_configs(scale)
         assert tuple(configs) == RUNS
-        assert len({c.trial.data.spec() for c in configs.values()}) == 1
+        assert len({c.trial.data for c in configs.values()}) == 1
         assert [c.trial.inverse.mode for c in configs.values()] == [
             "surrogate",
             "physics",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from tiny_trial import small_net, tiny_config
 
-from trainables.config import DataConfig, InverseConfig, NetConfig, from_flat
+from physics import DatasetSpec
+from trainables.config import InverseConfig, NetConfig, from_flat
 
 
 def test_five_stages_do_not_fit_16x16():
     # Rule: at most log2(16) = 4 pooling stages on a 16×16 lattice.
     with pytest.raises(ValueError, match=r"forward\.stages.*\[1, 4\].*5"):
-        tiny_config(data=DataConfig(size=16), forward=NetConfig(stages=5, filters=(4,) * 5))
+        tiny_config(data=DatasetSpec(size=16), forward=NetConfig(stages=5, filters=(4,) * 5))
 
 
 def test_zero_filters_are_rejected():

@@ -8,13 +8,19 @@ import torch
 from tiny_trial import make_split, small_net
 
 import physics
+from physics.accuracy import mape
+from physics.hamiltonian import differentiable_mode_areas as sorted_mode_areas
+from physics.hamiltonian import hopping_matrix, torch_positions
 from trainables.config import InverseConfig, NetConfig, TrainConfig
-from trainables.diffphysics import hopping, sorted_mode_areas
 from trainables.generate import generate_structures
 from trainables.models import ForwardNet, InverseNet
-from trainables.training import fit_inverse, mape, torch_generator, training_range
+from trainables.training import fit_inverse, torch_generator, training_range
 
 A = 1.1454
+
+
+def hopping(displacements: torch.Tensor, a: float) -> torch.Tensor:
+    return hopping_matrix(torch_positions(displacements), a)
 
 
 def test_matches_physics_mode_areas():

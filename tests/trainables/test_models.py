@@ -6,8 +6,8 @@ import pytest
 import torch
 from tiny_trial import small_net
 
+from physics.accuracy import mape
 from trainables.models import ForwardNet, GeneratorDropout, InverseNet, conv_side
-from trainables.training import mape
 
 
 def test_forward_maps_structures_to_n_mode_areas():

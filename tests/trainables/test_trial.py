@@ -97,9 +97,9 @@ def test_missing_data_and_root_is_rejected():
 
 def test_data_root_generates_and_loads_the_configured_dataset(tmp_path):
     # Rule: without arrays, the dataset of config.data is generated/cached under data_root.
-    from trainables.config import DataConfig
+    from physics import DatasetSpec
 
-    config = tiny_config(data=DataConfig(size=4, n_train=6, n_val=3, n_test=8, shard_size=8))
+    config = tiny_config(data=DatasetSpec(size=4, n_train=6, n_val=3, n_test=8, shard_size=8))
     splits = load_splits(config, data_root=tmp_path)
     assert splits["train"][0].shape == (6, 2, 4, 4) and splits["test"][1].shape == (8, 16)
 
@@ -110,7 +110,7 @@ def test_trainables_do_not_import_ray_optuna_or_mlflow():
     import sys
 
     code = (
-        "import sys, trainables.trial, trainables.diffphysics; "
+        "import sys, trainables.trial; "
         "print(sorted({'ray', 'optuna', 'mlflow'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import physics
-from trainables.config import DataConfig, NetConfig, ScoreConfig, TrainConfig, TrialConfig
+from physics import DatasetSpec
+from trainables.config import NetConfig, ScoreConfig, TrainConfig, TrialConfig
 
 SIZE = 8
 
@@ -20,7 +21,7 @@ def small_net(stages: int = 1, *, dropout: float = 0.0, l2: float = 0.0) -> NetC
 def tiny_config(**overrides) -> TrialConfig:
     """The smallest trial that exercises every part: 8×8, 1-2 stages, 1 epoch, 8 designs."""
     base = dict(
-        data=DataConfig(size=SIZE, n_train=200, n_val=40, n_test=40, shard_size=100),
+        data=DatasetSpec(size=SIZE, n_train=200, n_val=40, n_test=40, shard_size=100),
         forward=small_net(2, dropout=0.5),
         inverse_net=small_net(1, l2=5e-3),
         forward_train=TrainConfig(epochs=1, batch_size=32, lr=1e-3),
