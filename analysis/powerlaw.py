@@ -55,9 +55,11 @@ import powerlaw
 
 from physics.checks import check_int
 
-__all__ = ["PowerLawFit", "fit_power_law", "exhaustive_xmin"]
+__all__ = ["PowerLawFit", "fit_power_law", "exhaustive_xmin", "SIGNIFICANCE", "HEAVY_ALPHA_MAX"]
 
 COMPARED = ("lognormal", "exponential", "truncated_power_law")
+SIGNIFICANCE = 0.1  # p of the likelihood-ratio comparisons (Clauset et al.)
+HEAVY_ALPHA_MAX = 6.0  # steeper tails are indistinguishable from bounded (seed-like) ones here
 _RANK_RESOLUTION = 2000  # first lower-bound grid: evaluation points ≤ tail rank / this apart
 _SURVIVORS = 16  # candidates evaluated exactly once the lower bounds have thinned them
 _CHUNK = 2_000_000  # elements per (candidates × evaluation points) block
@@ -82,6 +84,27 @@ class PowerLawFit:
         """Model P(X ≥ x) of the whole sample, (n_tail/n)·(x/xmin)^(1−α), for x ≥ xmin."""
         x = np.asarray(x, dtype=np.float64)
         return self.n_tail / self.n * (x / self.xmin) ** (1.0 - self.alpha)
+
+    # Judgements, the same everywhere (trial metrics, report, reproduction).
+
+    def preferred(self, significance: float = SIGNIFICANCE) -> list[str]:
+        """Alternatives the likelihood ratio significantly prefers over the power law: R < 0 with
+        p < ``significance`` (Clauset et al. §5). Empty when no comparison was computed."""
+        return [n for n, (r, p) in self.comparisons.items() if r < 0 and p < significance]
+
+    def better_than(self, significance: float = SIGNIFICANCE) -> list[str]:
+        """Alternatives the power law is significantly better than (R > 0, p < significance)."""
+        return [n for n, (r, p) in self.comparisons.items() if r > 0 and p < significance]
+
+    @property
+    def heavy(self) -> bool:
+        """α ≤ :data:`HEAVY_ALPHA_MAX` and the exponential not preferred."""
+        return self.alpha <= HEAVY_ALPHA_MAX and "exponential" not in self.preferred()
+
+    @property
+    def power_law_kept(self) -> bool:
+        """Heavy, and no alternative significantly better."""
+        return self.heavy and not self.preferred()
 
 
 @dataclass(frozen=True)

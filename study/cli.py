@@ -118,7 +118,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
-    from study.tracking import serve_ui
+    from study.ui import serve_ui
 
     return serve_ui(args.study, port=args.port)
 

@@ -29,6 +29,7 @@ __all__ = [
     "study_to_flat",
     "study_from_flat",
     "config_yaml",
+    "read_yaml",
 ]
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -111,9 +112,7 @@ def _validate_study(cfg: StudyConfig) -> None:
     _check_range("space.stages", sp.stages)
     top = max_stages(size)
     if sp.stages[0] < 1 or sp.stages[1] > top:
-        fail(
-            "space.stages", f"must lie in [1, {top}] for a {size}×{size} lattice", list(sp.stages)
-        )
+        fail("space.stages", f"must lie in [1, {top}] for a {size}×{size} lattice", list(sp.stages))
     for key in ("filters", "fc", "batch_size"):
         values = getattr(sp, key)
         if not values or any(v <= 0 for v in values):
@@ -204,7 +203,7 @@ def _flatten_yaml(tree: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     try:
         tree = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
@@ -232,12 +231,12 @@ def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()
     """Resolve a preset name or YAML path plus ``key=value`` overrides into a validated config."""
     flat: dict[str, object] = {}
     if preset_or_path in PRESETS:
-        flat.update(_flatten_yaml(_read_yaml(PRESET_DIR / f"{preset_or_path}.yaml")))
+        flat.update(_flatten_yaml(read_yaml(PRESET_DIR / f"{preset_or_path}.yaml")))
     else:
         path = Path(preset_or_path)
         if not path.is_file():
             fail("config", f"must be a preset {PRESETS} or an existing YAML file", preset_or_path)
-        user = _flatten_yaml(_read_yaml(path))
+        user = _flatten_yaml(read_yaml(path))
         if not user:
             rule = "must set at least one key, e.g. `preset: smoke` (an empty file is no study)"
             fail("config", rule, str(path))
@@ -245,7 +244,7 @@ def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()
         if base is not None:
             if base not in PRESETS:
                 fail("preset", f"must be one of {PRESETS}", base)
-            flat.update(_flatten_yaml(_read_yaml(PRESET_DIR / f"{base}.yaml")))
+            flat.update(_flatten_yaml(read_yaml(PRESET_DIR / f"{base}.yaml")))
         flat.update(user)
     flat.update(dict(_parse_override(item) for item in overrides))
     return study_from_flat(flat)

@@ -1,5 +1,6 @@
-"""The study directory ``studies/NAME/``: finding a study by name or path and reading its
-``study.json`` (tracking URI, experiment and parent run ids, git commit, dataset key).
+"""The study directory ``studies/NAME/``: finding a study by name or path, its ``study.json`` as a
+typed :class:`StudyInfo` (tracking URI, experiment and parent run ids, git commit, dataset key,
+launched config) and the one-driver lock.
 
 Its own module so that launch, report and the UI read a study without importing each other.
 """
@@ -7,35 +8,74 @@ Its own module so that launch, report and the UI read a study without importing 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["read_study", "study_dir_of", "driver_lock", "LOCK_FILE"]
+__all__ = ["StudyInfo", "read_study", "study_dir_of", "driver_lock", "LOCK_FILE", "INFO_FILE"]
 
 LOCK_FILE = "driver.lock"
+INFO_FILE = "study.json"
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """What a study's drivers and trials need to find each other; ``study.json`` on disk."""
+
+    name: str
+    tracking_uri: str  # MLflow store of the study's runs
+    experiment_id: str
+    parent_run_id: str
+    git_commit: str = "unknown"  # the code that launched the study
+    data_key: str = ""  # content hash of the dataset (physics.DatasetSpec.key)
+    alpha_target: float = 3.79  # target of the alpha_error objective
+    config: dict[str, str] | None = None  # launched config, key → repr (resume's change check)
+    dir: Path = field(default=Path("."), compare=False)  # the study directory, not stored
+
+    def save(self) -> None:
+        """Write ``study.json`` atomically (a kill never leaves half a file)."""
+        stored = {k: v for k, v in dataclasses.asdict(self).items() if k != "dir"}
+        tmp = self.dir / f".{INFO_FILE}.tmp"
+        tmp.write_text(json.dumps(stored, indent=2))
+        os.replace(tmp, self.dir / INFO_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> StudyInfo:
+        """Read ``directory/study.json``; one error line if it is unreadable or incomplete."""
+        path = Path(directory) / INFO_FILE
+        names = {f.name for f in dataclasses.fields(cls)} - {"dir"}
+        try:
+            stored = json.loads(path.read_text())
+            if not isinstance(stored, dict):
+                raise ValueError("not a JSON object")
+            return cls(**{k: v for k, v in stored.items() if k in names}, dir=Path(directory))
+        except (OSError, ValueError, TypeError) as err:
+            reason = str(err).splitlines()[0][:100] if str(err) else type(err).__name__
+            raise ValueError(
+                f"study: must have a readable {INFO_FILE} with the study's tracking ids "
+                f"({reason}), but got {str(path)!r}."
+            ) from None
 
 
 def study_dir_of(name_or_dir: str, studies_dir: str = "studies") -> Path:
     path = Path(name_or_dir)
-    if (path / "study.json").is_file():
+    if (path / INFO_FILE).is_file():
         return path.resolve()
     candidate = Path(studies_dir) / name_or_dir
-    if (candidate / "study.json").is_file():
+    if (candidate / INFO_FILE).is_file():
         return candidate.resolve()
     raise ValueError(
         f"study: must name a study directory or a study under {studies_dir}/, but got {name_or_dir!r}."
     )
 
 
-def read_study(name_or_dir: str) -> dict:
-    directory = study_dir_of(name_or_dir)
-    info = json.loads((directory / "study.json").read_text())
-    info["dir"] = str(directory)
-    return info
+def read_study(name_or_dir: str) -> StudyInfo:
+    return StudyInfo.load(study_dir_of(name_or_dir))
 
 
 @contextlib.contextmanager

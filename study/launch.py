@@ -8,13 +8,12 @@ A study lives in ``studies/NAME/``: ``config.yaml`` (resolved), ``study.json`` (
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 from pathlib import Path
 
 from study.config import StudyConfig, config_yaml, load_config, study_to_flat
-from study.directory import driver_lock, read_study
+from study.directory import StudyInfo, driver_lock, read_study
 from trainables.config import to_flat
 
 __all__ = ["launch", "resume"]
@@ -37,10 +36,10 @@ def _environment() -> None:
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
 
 
-def _trainable(cfg: StudyConfig, info: dict, data: dict):
+def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict):
     from ray import tune
 
-    from study.trainable import tune_trial
+    from study.tune_trial import tune_trial
 
     base = to_flat(cfg.trial)
     base["threads"] = max(1, int(cfg.resources.cpus_per_trial))
@@ -70,11 +69,9 @@ def _run_config(cfg: StudyConfig, directory: Path):
     )
 
 
-def _data(cfg: StudyConfig, info: dict) -> dict:
+def _data(cfg: StudyConfig, info: StudyInfo, tracker) -> dict:
     """Generate (or find in the cache) the study's dataset once; every trial gets it by reference."""
     import time
-
-    import mlflow
 
     from study.data import generate_with_ray, load_splits
 
@@ -82,9 +79,7 @@ def _data(cfg: StudyConfig, info: dict) -> dict:
     started = time.time()
     generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=cfg.resources.data_workers or None)
     splits = load_splits(spec, cfg.tracking.data_dir)
-    mlflow.MlflowClient(info["tracking_uri"]).log_metric(
-        info["parent_run_id"], "data_seconds", time.time() - started
-    )
+    tracker.log_metrics(info.parent_run_id, {"data_seconds": time.time() - started})
     return splits
 
 
@@ -92,7 +87,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
     """Start a new study ``name``; returns its directory."""
     from study.cluster import check_address, connect
     from study.search import make_scheduler, make_searcher
-    from study.tracking import check_uri, ensure_experiment, git_commit, resolve_uri, start_parent
+    from study.tracking import Tracker, check_uri, git_commit, resolve_uri
 
     if not _NAME.fullmatch(name):
         raise ValueError(f"--name: must be letters, digits, '_', '.' or '-', but got {name!r}.")
@@ -118,22 +113,25 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
             ) from None
         stack.enter_context(driver_lock(directory))
         (directory / "config.yaml").write_text(config_yaml(cfg))
-        experiment_id = ensure_experiment(uri, cfg.tracking.experiment, Path("mlruns"))
-        parent = start_parent(uri, experiment_id, name, None)
-        info = {
-            "name": name,
-            "tracking_uri": uri,
-            "experiment_id": experiment_id,
-            "parent_run_id": parent,
-            "git_commit": git_commit(),
-            "data_key": cfg.trial.data.key(),
-            "alpha_target": cfg.search.alpha_target,
-            "config": _fingerprint(cfg),
-        }
-        (directory / "study.json").write_text(json.dumps(info, indent=2))
-        _log_parent_start(uri, parent, cfg, directory)
-        print(f"[study] {name}: {directory}  (MLflow run {parent} on {uri})", flush=True)
-        data = _data(cfg, info)
+        tracker = Tracker(uri)
+        experiment_id = tracker.experiment(cfg.tracking.experiment)
+        info = StudyInfo(
+            name=name,
+            tracking_uri=uri,
+            experiment_id=experiment_id,
+            parent_run_id=tracker.start_parent(experiment_id, name),
+            git_commit=git_commit(),
+            data_key=cfg.trial.data.key(),
+            alpha_target=cfg.search.alpha_target,
+            config=_fingerprint(cfg),
+            dir=directory,
+        )
+        info.save()
+        _log_parent_start(tracker, info.parent_run_id, cfg, directory)
+        print(
+            f"[study] {name}: {directory}  (MLflow run {info.parent_run_id} on {uri})", flush=True
+        )
+        data = _data(cfg, info, tracker)
         tuner = tune.Tuner(
             _trainable(cfg, info, data),
             tune_config=tune.TuneConfig(
@@ -146,7 +144,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
             run_config=_run_config(cfg, directory),
         )
         results = tuner.fit()
-        _finish(cfg, info, directory, results)
+        _finish(info, tracker, results)
     return directory
 
 
@@ -154,20 +152,20 @@ def resume(name_or_dir: str, *, address: str | None = None) -> Path:
     """Continue a study: finished trials kept, unfinished continued, errored retried. One driver
     at a time: a study that another driver is running is refused (:func:`driver_lock`)."""
     info = read_study(name_or_dir)
-    directory = Path(info["dir"])
-    with driver_lock(directory):
-        return _resume(info, directory, name_or_dir, address=address)
+    with driver_lock(info.dir):
+        return _resume(info, name_or_dir, address=address)
 
 
-def _resume(info: dict, directory: Path, name_or_dir: str, *, address: str | None) -> Path:
+def _resume(info: StudyInfo, name_or_dir: str, *, address: str | None) -> Path:
     from study.cluster import check_address, connect
     from study.search import check_directions
-    from study.tracking import check_uri, start_parent
+    from study.tracking import Tracker, check_uri
 
+    directory = info.dir
     cfg = load_config(str(directory / "config.yaml"))
     _check_unchanged(cfg, info)
-    check_uri(info["tracking_uri"])
-    check_directions(cfg, directory, info["name"])
+    check_uri(info.tracking_uri)
+    check_directions(cfg, directory, info.name)
     if address:
         check_address(address)
     if not (directory / "tune").is_dir():
@@ -178,11 +176,10 @@ def _resume(info: dict, directory: Path, name_or_dir: str, *, address: str | Non
     from ray import tune
 
     with connect(address):
-        start_parent(
-            info["tracking_uri"], info["experiment_id"], info["name"], info["parent_run_id"]
-        )
-        print(f"[study] resuming {info['name']} from {directory}", flush=True)
-        data = _data(cfg, info)
+        tracker = Tracker(info.tracking_uri)
+        tracker.start_parent(info.experiment_id, info.name, info.parent_run_id)
+        print(f"[study] resuming {info.name} from {directory}", flush=True)
+        data = _data(cfg, info, tracker)
         tuner = tune.Tuner.restore(
             str(directory / "tune"),
             trainable=_trainable(cfg, info, data),
@@ -190,7 +187,7 @@ def _resume(info: dict, directory: Path, name_or_dir: str, *, address: str | Non
             resume_errored=True,
         )
         results = tuner.fit()
-        _finish(cfg, info, directory, results)
+        _finish(info, tracker, results)
     return directory
 
 
@@ -203,10 +200,10 @@ def _fingerprint(cfg: StudyConfig) -> dict[str, str]:
     return {k: repr(v) for k, v in study_to_flat(cfg).items() if k != "tracking.uri"}
 
 
-def _check_unchanged(cfg: StudyConfig, info: dict) -> None:
+def _check_unchanged(cfg: StudyConfig, info: StudyInfo) -> None:
     """Refuse a resume whose config.yaml was edited in a way that would change finished trials
     (a new dataset seed, other epochs, another space): name the first such key."""
-    launched = info.get("config")
+    launched = info.config
     if launched is None:  # a study launched before fingerprints were kept
         return
     now = _fingerprint(cfg)
@@ -215,51 +212,42 @@ def _check_unchanged(cfg: StudyConfig, info: dict) -> None:
             continue
         raise ValueError(
             f"{key}: must stay as launched ({launched.get(key, 'unset')}) to resume "
-            f"{info['name']!r}, but got {now.get(key, 'unset')}."
+            f"{info.name!r}, but got {now.get(key, 'unset')}."
         )
 
 
-def _log_parent_start(uri: str, run_id: str, cfg: StudyConfig, directory: Path) -> None:
-    import mlflow
-
+def _log_parent_start(tracker, run_id: str, cfg: StudyConfig, directory: Path) -> None:
     from study.search import SEARCHED_KEYS
-    from study.tracking import log_flat_params
 
-    client = mlflow.MlflowClient(uri)
     # The parent holds what every trial shares plus the search space; the architecture keys are
     # sampled per trial, so the preset's values for them were never run and are not logged.
     flat = study_to_flat(cfg)
-    log_flat_params(client, run_id, {k: v for k, v in flat.items() if k not in SEARCHED_KEYS})
+    tracker.log_params(run_id, {k: v for k, v in flat.items() if k not in SEARCHED_KEYS})
     space = ", ".join(f"{k}={list(v)}" for k, v in flat.items() if k.startswith("space."))
     objectives = ", ".join(
         f"{m}imise {o}" for o, m in zip(cfg.search.objectives, cfg.search.modes, strict=True)
     )
-    client.set_tag(
-        run_id,
-        "mlflow.note.content",
+    note = (
         f"Study {directory.name}: {cfg.search.num_samples} trials; objectives: {objectives}.\n\n"
         f"Search space: {space}.\n\nTrials are the nested runs; each is named "
-        "p<pooling stages>-<filters>-fc<width>-<inverse mode>[-bonds]-<Tune id>.",
+        "p<pooling stages>-<filters>-fc<width>-<inverse mode>[-bonds]-<Tune id>."
     )
-    client.log_artifact(run_id, str(directory / "config.yaml"))
+    tracker.set_tags(run_id, {"mlflow.note.content": note})
+    tracker.log_artifact(run_id, directory / "config.yaml")
 
 
-def _finish(cfg: StudyConfig, info: dict, directory: Path, results) -> None:
-    import mlflow
-
+def _finish(info: StudyInfo, tracker, results) -> None:
     from study.report import report
 
-    _reconcile(info, directory)
+    _reconcile(info, tracker)
     errors = sum(1 for r in results if r.error is not None)
     print(f"[study] {len(results)} trials, {errors} failed", flush=True)
-    report(str(directory))
-    client = mlflow.MlflowClient(info["tracking_uri"])
-    client.log_metric(info["parent_run_id"], "trials_failed", errors)
-    client.log_metric(info["parent_run_id"], "trials", len(results))
-    client.set_terminated(info["parent_run_id"], "FINISHED")
+    report(str(info.dir))
+    tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(results)})
+    tracker.finish(info.parent_run_id)
 
 
-def _reconcile(info: dict, directory: Path) -> None:
+def _reconcile(info: StudyInfo, tracker) -> None:
     """Close what a killed driver left open and Tune no longer knows about.
 
     A trial started after Tune's last experiment snapshot is lost with the driver: the restored
@@ -267,34 +255,25 @@ def _reconcile(info: dict, directory: Path) -> None:
     (so every trial has exactly one run) and its Optuna trial, still RUNNING, is marked FAIL. Runs
     of trials Tune ended while their thread could not notice are closed as Tune ended them.
     """
-    import mlflow
     import optuna
     from ray.tune import ExperimentAnalysis
 
     from study.tracking import TRIAL_TAG
 
-    known = {t.trial_id: t.status for t in ExperimentAnalysis(str(directory / "tune")).trials}
-    client = mlflow.MlflowClient(info["tracking_uri"])
-    runs = client.search_runs(
-        [info["experiment_id"]],
-        filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
-    )
-    for run in runs:
-        status = known.get(run.data.tags.get(TRIAL_TAG))
+    known = {t.trial_id: t.status for t in ExperimentAnalysis(str(info.dir / "tune")).trials}
+    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
+        trial_id = run.data.tags.get(TRIAL_TAG)
+        status = known.get(trial_id)
         if status is not None and run.info.status == "RUNNING":
             # Tune ended the trial without its thread seeing it (an ASHA stop of a reused actor):
             # the run closes as the trial did.
             if status == "TERMINATED":
-                client.set_tag(run.info.run_id, "stopped_early", "true")
-            client.set_terminated(run.info.run_id, "FAILED" if status == "ERROR" else "KILLED")
+                tracker.set_tags(run.info.run_id, {"stopped_early": "true"})
+            tracker.finish(run.info.run_id, "FAILED" if status == "ERROR" else "KILLED")
         if status is None:
-            client.set_tag(run.info.run_id, "scalefree.orphan", "trial lost with the driver; rerun")
-            client.set_terminated(run.info.run_id, "KILLED")
-            client.delete_run(run.info.run_id)
-            print(
-                f"[study] removed the run of lost trial {run.data.tags.get(TRIAL_TAG)}", flush=True
-            )
-    storage = f"sqlite:///{directory / 'optuna.db'}"
-    study = optuna.load_study(study_name=info["name"], storage=storage)
+            tracker.discard(run.info.run_id, "trial lost with the driver; rerun")
+            print(f"[study] removed the run of lost trial {trial_id}", flush=True)
+    storage = f"sqlite:///{info.dir / 'optuna.db'}"
+    study = optuna.load_study(study_name=info.name, storage=storage)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)

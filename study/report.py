@@ -9,8 +9,13 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from study.directory import StudyInfo
+    from study.tracking import Tracker
 
 __all__ = ["report", "pareto_mask", "finished_trials"]
 
@@ -39,19 +44,12 @@ def pareto_mask(values: np.ndarray, modes: list[str]) -> np.ndarray:
     return keep
 
 
-def finished_trials(info: dict) -> list[dict]:
-    import mlflow
-
+def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
+    """One row per trial run of the study: status, architecture, tags and final metrics."""
     from study.tracking import COLLAPSED_TAG
 
-    client = mlflow.MlflowClient(info["tracking_uri"])
-    runs = client.search_runs(
-        [info["experiment_id"]],
-        filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
-        max_results=10000,
-    )
     rows = []
-    for run in runs:
+    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
         row = {
             "trial": run.data.tags.get("scalefree.trial_id", run.info.run_name),
             "status": run.info.status,
@@ -142,7 +140,7 @@ def _figure(
     return path
 
 
-def _log_front(client, info: dict, rows: list[dict], done: list[dict], front, objectives, modes):
+def _log_front(tracker, info: StudyInfo, rows: list[dict], done, front, objectives, modes):
     """Tag every finished trial ``scalefree.pareto`` true/false; the parent run gets the front,
     the study's best value of each objective and the collapsed count."""
     from study.tracking import PARETO_TAG
@@ -150,18 +148,17 @@ def _log_front(client, info: dict, rows: list[dict], done: list[dict], front, ob
     on_front = {d["run_id"] for d, f in zip(done, front, strict=True) if f}
     for r in rows:
         if r["status"] == "FINISHED":
-            client.set_tag(r["run_id"], PARETO_TAG, str(r["run_id"] in on_front).lower())
-    parent = info["parent_run_id"]
+            tracker.set_tags(r["run_id"], {PARETO_TAG: str(r["run_id"] in on_front).lower()})
+    parent = info.parent_run_id
     names = [d["name"] for d, f in zip(done, front, strict=True) if f]
-    client.set_tag(parent, "scalefree.pareto_trials", ", ".join(names)[:4000])
-    client.log_metric(parent, "pareto_size", len(names))
+    tracker.set_tags(parent, {"scalefree.pareto_trials": ", ".join(names)})
     collapsed = sum(1 for r in rows if r["status"] == "FINISHED" and r.get("collapsed", 0) >= 1)
-    client.log_metric(parent, "trials_collapsed", collapsed)
+    summary = {"pareto_size": len(names), "trials_collapsed": collapsed}
     for objective, mode in zip(objectives, modes, strict=True):
         values = [d[objective] for d in done]
         if values:
-            best = max(values) if mode == "max" else min(values)
-            client.log_metric(parent, f"best_{objective}", best)
+            summary[f"best_{objective}"] = max(values) if mode == "max" else min(values)
+    tracker.log_metrics(parent, summary)
 
 
 def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarray, objectives):
@@ -187,16 +184,16 @@ def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarra
 
 
 def report(name_or_dir: str) -> Path:
-    import mlflow
-
     from study.config import load_config
     from study.directory import read_study
+    from study.tracking import Tracker
 
     info = read_study(name_or_dir)
-    directory = Path(info["dir"])
+    directory = info.dir
+    tracker = Tracker(info.tracking_uri)
     cfg = load_config(str(directory / "config.yaml"))
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
-    rows = finished_trials(info)
+    rows = finished_trials(info, tracker)
     # The front holds trials that finished with finite objectives and did not collapse: a dead
     # net's numbers are not a tradeoff, and ASHA-stopped trials carry only early values.
     done = [
@@ -224,9 +221,8 @@ def report(name_or_dir: str) -> Path:
         for r in rows:
             on_front = any(r is d and f for d, f in zip(done, front, strict=True))
             writer.writerow([r.get(h, "") if h != "pareto" else on_front for h in header])
-    _print_table(info["name"], rows, done, front, objectives)
-    client = mlflow.MlflowClient(info["tracking_uri"])
-    _log_front(client, info, rows, done, front, objectives, modes)
+    _print_table(info.name, rows, done, front, objectives)
+    _log_front(tracker, info, rows, done, front, objectives, modes)
     if done:
         figures = (
             ("alpha", "validated_skill", "skill_vs_alpha.png"),
@@ -237,6 +233,6 @@ def report(name_or_dir: str) -> Path:
         for x, y, name in figures:
             on_axes = sorted((x, y)) == sorted(objectives)
             _figure(done, front, x, y, out / name, front_axes=on_axes)
-    client.log_artifacts(info["parent_run_id"], str(out), artifact_path="report")
+    tracker.log_artifacts(info.parent_run_id, out, path="report")
     print(f"report files: {out}")
     return out

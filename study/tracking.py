@@ -1,30 +1,32 @@
-"""MLflow bookkeeping: one parent run per study, one nested run per trial, also after resume.
+"""MLflow, owned here: the tracking URI, one :class:`Tracker` through which launch, the Tune trial,
+report and reproduce log, and the names and tags a study's runs carry.
 
-Ray's ``MLflowLoggerCallback`` opens a new run for every resumed trial and keeps no state, so trials
-log through this module instead: a trial's run is found again by its ``scalefree.trial_id`` tag under
-the study's parent run and continued, never duplicated.
+One parent run per study, one nested run per trial, also after resume. Ray's
+``MLflowLoggerCallback`` opens a new run for every resumed trial and keeps no state, so trials log
+through :meth:`Tracker.trial_run` instead: a trial's run is found again by its
+``scalefree.trial_id`` tag under the study's parent run and continued, never duplicated.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import socket
 import subprocess
-import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 __all__ = [
+    "Tracker",
     "resolve_uri",
     "check_uri",
-    "ensure_experiment",
-    "start_parent",
-    "trial_run",
     "trial_name",
     "architecture_tags",
-    "log_flat_params",
-    "serve_ui",
     "git_commit",
+    "finite_numbers",
+    "metric_name",
 ]
 
 TRIAL_TAG = "scalefree.trial_id"
@@ -32,6 +34,7 @@ STUDY_TAG = "scalefree.study"
 COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
 COMPUTE_TAG = "scalefree.compute_interval"  # "start end" Unix seconds of a trial's run_trial
 PARETO_TAG = "scalefree.pareto"  # "true" on the trials of the study's Pareto front
+MODEL_TRAINING_KIND = "custom_model_development"  # MLflow 3's experiment kind for runs, not traces
 
 
 def resolve_uri(uri: str = "") -> str:
@@ -61,36 +64,162 @@ def check_uri(uri: str) -> None:
         )
 
 
-def ensure_experiment(uri: str, name: str, artifact_root: Path) -> str:
-    """Experiment id; artifacts go to an absolute folder so workers in any cwd find it."""
-    import mlflow
+class Tracker:
+    """The one owner of MLflow calls: launch, the Tune trial, report and reproduce go through it.
 
-    mlflow.set_tracking_uri(uri)
-    client = mlflow.MlflowClient(uri)
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    parsed = urlparse(uri)
-    location = None if parsed.scheme in ("http", "https") else artifact_root.resolve().as_uri()
-    experiment_id = client.create_experiment(name, artifact_location=location)
-    _experiment_kind(client, experiment_id)
-    return experiment_id
+    ``mlflow`` is imported when a tracker is made, so modules that only name a tracker stay light.
+    """
 
+    def __init__(self, uri: str) -> None:
+        import mlflow
 
-def start_parent(uri: str, experiment_id: str, study: str, run_id: str | None) -> str:
-    """Create (or reopen) the study's parent run; returns its id."""
-    import mlflow
+        self.uri = uri
+        self.client = mlflow.MlflowClient(uri)
 
-    client = mlflow.MlflowClient(uri)
-    if run_id is None:
-        run = client.create_run(
-            experiment_id,
-            run_name=study,
-            tags={STUDY_TAG: study, "mlflow.source.git.commit": git_commit()},
+    # experiments and runs
+
+    def experiment(self, name: str, artifact_root: Path = Path("mlruns")) -> str:
+        """Id of experiment ``name``, created if missing; artifacts go to an absolute folder so
+        workers in any cwd find it (a server keeps its own)."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.uri)
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        remote = urlparse(self.uri).scheme in ("http", "https")
+        location = None if remote else artifact_root.resolve().as_uri()
+        experiment_id = self.client.create_experiment(name, artifact_location=location)
+        self.mark_model_training(experiment_id)
+        return experiment_id
+
+    def mark_model_training(self, experiment_id: str) -> None:
+        """MLflow 3 opens an experiment on its GenAI overview unless the experiment says it holds
+        model-training runs (tag ``mlflow.experimentKind``): say so, so the runs table comes first."""
+        self.client.set_experiment_tag(experiment_id, "mlflow.experimentKind", MODEL_TRAINING_KIND)
+
+    def create_run(self, experiment_id: str, name: str, tags: dict[str, str]) -> str:
+        return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+
+    def start_parent(self, experiment_id: str, study: str, run_id: str | None = None) -> str:
+        """Create the study's parent run, or reopen ``run_id``; returns its id."""
+        if run_id is None:
+            tags = {STUDY_TAG: study, "mlflow.source.git.commit": git_commit()}
+            return self.create_run(experiment_id, study, tags)
+        self.client.update_run(run_id, status="RUNNING")
+        return run_id
+
+    def trial_run(
+        self,
+        experiment_id: str,
+        parent_id: str,
+        study: str,
+        trial_id: str,
+        tags: dict[str, str],
+        *,
+        run_name: str | None = None,
+    ) -> tuple[str, bool]:
+        """The trial's nested run and whether it already FINISHED.
+
+        An existing run for ``trial_id`` is continued (a resumed or retried trial); a finished one
+        is left untouched, so a trial that completed just before a crash is never run twice.
+        """
+        found = self.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{TRIAL_TAG}` = '{trial_id}' and "
+            f"tags.`mlflow.parentRunId` = '{parent_id}'",
+            max_results=1,
         )
-        return run.info.run_id
-    client.update_run(run_id, status="RUNNING")
-    return run_id
+        if found:
+            run = found[0]
+            if run.info.status == "FINISHED":
+                return run.info.run_id, True
+            self.client.update_run(run.info.run_id, status="RUNNING")
+            self.set_tags(run.info.run_id, tags)
+            return run.info.run_id, False
+        all_tags = {TRIAL_TAG: trial_id, STUDY_TAG: study, "mlflow.parentRunId": parent_id, **tags}
+        return self.create_run(experiment_id, run_name or trial_id, all_tags), False
+
+    def child_runs(self, experiment_id: str, parent_id: str) -> list:
+        """Every run nested under ``parent_id`` (MLflow ``Run`` objects)."""
+        return self.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'",
+            max_results=10000,
+        )
+
+    def status(self, run_id: str) -> str:
+        return self.client.get_run(run_id).info.status
+
+    def metrics(self, run_id: str) -> dict[str, float]:
+        """The latest value of every metric of the run."""
+        return dict(self.client.get_run(run_id).data.metrics)
+
+    def last_step(self, run_id: str, keys: tuple[str, ...]) -> int:
+        """Highest step logged for any of ``keys`` (0 if none)."""
+        return max(
+            (m.step for key in keys for m in self.client.get_metric_history(run_id, key)),
+            default=0,
+        )
+
+    def finish(self, run_id: str, status: str = "FINISHED") -> None:
+        self.client.set_terminated(run_id, status)
+
+    def discard(self, run_id: str, why: str) -> None:
+        """Tag, close and delete a run that must not count (a trial lost with its driver)."""
+        self.set_tags(run_id, {"scalefree.orphan": why})
+        self.finish(run_id, "KILLED")
+        self.client.delete_run(run_id)
+
+    # what runs hold
+
+    def log_params(self, run_id: str, flat: dict) -> None:
+        """Params are write-once in MLflow: log only keys the run does not have yet."""
+        from mlflow.entities import Param
+
+        have = self.client.get_run(run_id).data.params
+        params = [Param(k, str(v)) for k, v in flat.items() if k not in have]
+        for start in range(0, len(params), 100):
+            self.client.log_batch(run_id, params=params[start : start + 100])
+
+    def log_metrics(self, run_id: str, values: dict, *, step: int = 0) -> None:
+        """Every finite number of ``values`` (bools and text are left out), in batches."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(metric_name(k), float(v), now, step) for k, v in finite_numbers(values).items()
+        ]
+        for start in range(0, len(metrics), 500):
+            self.client.log_batch(run_id, metrics=metrics[start : start + 500])
+
+    def set_tags(self, run_id: str, tags: dict[str, object]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(run_id, key, str(value)[:MAX_TAG])
+
+    def log_artifacts(self, run_id: str, directory: Path, path: str | None = None) -> None:
+        self.client.log_artifacts(run_id, str(directory), artifact_path=path)
+
+    def log_artifact(self, run_id: str, file: Path) -> None:
+        self.client.log_artifact(run_id, str(file))
+
+
+MAX_TAG = 4000  # characters MLflow keeps of a tag comfortably on every backend
+
+
+def finite_numbers(values: dict) -> dict[str, float]:
+    """The finite int/float entries of ``values`` as floats (bools are not numbers here)."""
+    return {
+        k: float(v)
+        for k, v in values.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
+def metric_name(key: str) -> str:
+    """MLflow allows letters, digits, _ - . space : / in metric names."""
+    key = key.replace("≥", "ge").replace("[", "").replace(")", "").replace(", ", "-")
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", key)
 
 
 def architecture_tags(cfg) -> dict[str, str]:
@@ -114,52 +243,6 @@ def trial_name(cfg, trial_id: str) -> str:
     return f"p{net.stages}-{filters}-fc{net.fc}-{cfg.inverse.mode}{bonds}-{trial_id}"
 
 
-def trial_run(
-    uri: str,
-    experiment_id: str,
-    parent_id: str,
-    study: str,
-    trial_id: str,
-    tags: dict,
-    *,
-    run_name: str | None = None,
-) -> tuple[str, bool]:
-    """The trial's nested run and whether it already FINISHED.
-
-    An existing run for ``trial_id`` is continued (a resumed or retried trial); a finished one is
-    left untouched, so a trial that completed just before a crash is never run twice.
-    """
-    import mlflow
-
-    client = mlflow.MlflowClient(uri)
-    found = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{TRIAL_TAG}` = '{trial_id}' and tags.`mlflow.parentRunId` = '{parent_id}'",
-        max_results=1,
-    )
-    if found:
-        run = found[0]
-        if run.info.status == "FINISHED":
-            return run.info.run_id, True
-        client.update_run(run.info.run_id, status="RUNNING")
-        for key, value in tags.items():
-            client.set_tag(run.info.run_id, key, value)
-        return run.info.run_id, False
-    all_tags = {TRIAL_TAG: trial_id, STUDY_TAG: study, "mlflow.parentRunId": parent_id, **tags}
-    run = client.create_run(experiment_id, run_name=run_name or trial_id, tags=all_tags)
-    return run.info.run_id, False
-
-
-def log_flat_params(client, run_id: str, flat: dict) -> None:
-    """Params are write-once in MLflow: log only keys the run does not have yet."""
-    from mlflow.entities import Param
-
-    have = client.get_run(run_id).data.params
-    params = [Param(k, str(v)) for k, v in flat.items() if k not in have]
-    for start in range(0, len(params), 100):
-        client.log_batch(run_id, params=params[start : start + 100])
-
-
 def git_commit() -> str:
     try:
         out = subprocess.run(
@@ -172,76 +255,3 @@ def git_commit() -> str:
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-MODEL_TRAINING_KIND = "custom_model_development"  # MLflow 3's experiment kind for runs, not traces
-
-
-def _experiment_kind(client, experiment_id: str) -> None:
-    """MLflow 3 opens an experiment on its GenAI overview unless the experiment says it holds
-    model-training runs (tag ``mlflow.experimentKind``): say so, so the runs table comes first."""
-    client.set_experiment_tag(experiment_id, "mlflow.experimentKind", MODEL_TRAINING_KIND)
-
-
-def ui_workers() -> int:
-    """Web workers for the UI: one per two cores, 1 to 4 (MLflow's default is 4 on any machine)."""
-    return max(1, min(4, (os.cpu_count() or 1) // 2))
-
-
-def serve_ui(study: str | None, *, port: int = 5000) -> int:
-    """Serve the MLflow UI on the tracking store of ``study`` (or the default store).
-
-    Prints a direct link to the study's runs table. The server runs in a process group of its
-    own without MLflow's job runner (scalefree starts no jobs); SIGTERM or Ctrl-C stops the whole
-    group, so no worker is left holding the port.
-    """
-    import signal
-
-    uri, link = resolve_uri(""), ""
-    if study:
-        from study.directory import read_study
-
-        info = read_study(study)
-        uri = info["tracking_uri"]
-        link = f"#/experiments/{info['experiment_id']}/runs"
-    if urlparse(uri).scheme in ("http", "https"):
-        print(f"the study logs to a server: open {uri.rstrip('/')}/{link}")
-        return 0
-    if study:
-        import mlflow
-
-        _experiment_kind(mlflow.MlflowClient(uri), info["experiment_id"])
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
-    cmd += ["--port", str(port), "--workers", str(ui_workers())]
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    server = subprocess.Popen(cmd, env=env, start_new_session=True)
-    print(f"MLflow UI for {uri}: http://127.0.0.1:{port}/{link}", flush=True)
-
-    def stop(signum, _frame) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        _stop_group(server)
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the server's whole process group, SIGKILL to what is left after 10 s."""
-    import signal
-    import time
-
-    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        deadline = time.monotonic() + grace
-        try:
-            os.killpg(process.pid, sig)
-            while time.monotonic() < deadline:
-                process.poll()  # reap the leader, or the group never empties
-                os.killpg(process.pid, 0)
-                time.sleep(0.2)
-        except ProcessLookupError:
-            return

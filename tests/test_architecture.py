@@ -82,3 +82,27 @@ def test_no_import_cycle_inside_a_package(package):
     for start in sorted(graph):
         if start not in state and (cycle := visit(start, [])):
             pytest.fail(" → ".join(cycle))
+
+
+MAX_LINES = 500  # a module longer than this holds more than one concern
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_no_module_is_longer_than_max_lines(package):
+    long = {
+        module: n
+        for module, path in _modules(package).items()
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def test_mlflow_has_one_owner():
+    # Rule: every MLflow call goes through study.tracking (its Tracker); no other module imports it.
+    owners = sorted(
+        module
+        for package in LAYERS
+        for module, path in _modules(package).items()
+        if any(name.split(".")[0] == "mlflow" for name in _imports(path))
+    )
+    assert owners == ["study.tracking"]

@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import physics
-from trainables.generate import numpy_accuracy
+from trainables.designs import numpy_accuracy
 
 __all__ = [
     "global_statistics",

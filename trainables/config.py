@@ -104,11 +104,15 @@ class TrialConfig:
     def __post_init__(self) -> None:
         validate(self)
 
+    def phase_epochs(self) -> dict[str, int]:
+        """Epochs a trial runs and reports per phase: ``forward``, then ``inverse`` (its surrogate
+        and physics epochs together, :func:`inverse_phase_epochs`)."""
+        inverse = sum(inverse_phase_epochs(self.inverse_train, self.inverse))
+        return {"forward": self.forward_train.epochs, "inverse": inverse}
+
     def total_epochs(self) -> int:
         """Epochs reported by a trial: forward, then both inverse phases."""
-        return self.forward_train.epochs + sum(
-            inverse_phase_epochs(self.inverse_train, self.inverse)
-        )
+        return sum(self.phase_epochs().values())
 
 
 def _check_net(prefix: str, net: NetConfig, size: int) -> None:

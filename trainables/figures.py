@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from trainables.generate import Designs
+from trainables.designs import Designs
 
 __all__ = ["save_trial_figures"]
 

@@ -25,7 +25,7 @@ from torch import nn
 from physics import Split
 from trainables.baseline import baseline_accuracy, design_baselines, forward_baselines
 from trainables.config import TrialConfig
-from trainables.generate import (
+from trainables.designs import (
     Designs,
     numpy_accuracy,
     surrogate_mode_areas,

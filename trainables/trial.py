@@ -3,8 +3,9 @@
 :func:`run_trial` knows nothing of Ray: ``report`` is any callable taking a metrics dict (tests pass
 ``results.append``; the study passes a Tune reporter). It is called once per epoch with ``phase``
 ('forward' or 'inverse'), ``epoch`` (within the phase), ``step`` (across phases), ``objective``,
-``train_loss``, ``val_accuracy``, ``lr`` and ``seconds``; then once with the final metrics of
-:mod:`trainables.score` and ``done=True``.
+``train_loss``, ``val_accuracy``, ``lr`` and ``seconds``. :func:`run_trial` returns a
+:class:`TrialResult` (final metrics, designs, both nets, history); the caller decides what to keep
+(:meth:`TrialResult.save` writes the artifact files and figures).
 
 Seeds: the trial seed spawns one ``SeedSequence`` per purpose (forward weights and dropout, forward
 batch order, the same for the inverse net, attacks), so changing one part of the trial leaves the
@@ -25,9 +26,9 @@ from torch import nn
 import physics
 from physics.dataset import Split
 from trainables.config import TrialConfig
+from trainables.designs import Designs, design, generate_structures
 from trainables.diagnostics import PROBE, collapse_metrics
 from trainables.figures import save_trial_figures
-from trainables.generate import Designs, design, generate_structures
 from trainables.models import ForwardNet, InverseNet
 from trainables.score import score_trial
 from trainables.training import (
@@ -40,6 +41,7 @@ from trainables.training import (
 )
 
 __all__ = [
+    "TrialResult",
     "TrialSeeds",
     "load_splits",
     "save_artifacts",
@@ -150,6 +152,39 @@ def _phase_reporter(report: Report, phase: str, offset: int) -> Callable[[dict],
     return lambda row: report(_phase_row(phase, offset, row))
 
 
+@dataclasses.dataclass(frozen=True)
+class TrialResult:
+    """Everything a trial produced, in memory; nothing is written until :meth:`save`."""
+
+    config: TrialConfig
+    metrics: dict[str, object]  # final metrics (numbers, plus the ``collapsed_reason`` text)
+    designs: Designs  # targets, generated and seed displacements
+    true_areas: np.ndarray  # (n, N) Hamiltonian mode areas of the generated structures
+    attacks: object  # analysis.RobustnessGain of the attacked pairs
+    forward: ForwardNet  # trained (or the shared one it was given), frozen
+    inverse: InverseNet
+    initial_head: np.ndarray  # (2N, F) the inverse head's weight at initialisation
+    history: list[dict]  # per-epoch rows of both phases, with ``phase`` and ``step``
+    seeds: TrialSeeds
+
+    @property
+    def head_weight(self) -> np.ndarray:
+        """(2N, F) float64 output weight of the trained inverse net (W_j, Fig. 5b)."""
+        return self.inverse.head.weight.detach().double().cpu().numpy()
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """generated.npz, forward.pt, inverse.pt and figures/ under ``directory``."""
+        save_artifacts(directory, self.designs, self.forward, self.inverse)
+        save_trial_figures(
+            directory,
+            history=self.history,
+            designs=self.designs,
+            true_areas=self.true_areas,
+            inverse=self.inverse,
+            attacks=self.attacks,
+        )
+
+
 def _checkpoint(directory: str | os.PathLike | None, name: str) -> Path | None:
     return None if directory is None else Path(directory) / f"{name}.ckpt"
 
@@ -189,13 +224,14 @@ def train_inverse(
     report: Report,
     step_offset: int = 0,
     checkpoint_dir: str | os.PathLike | None = None,
-) -> tuple[InverseNet, FitResult, np.ndarray]:
+) -> tuple[InverseNet, FitResult, np.ndarray, np.ndarray]:
     """The L2D net (Fig. 3) trained on the train split's mode areas through the frozen D2L net;
-    also its fit and the structures it designed for the first validation targets before training
-    (where the collapse guard probes the forward net's gradient)."""
+    also its fit and, from before training, the structures it designed for the first validation
+    targets (where the collapse guard probes the forward net's gradient) and its head weight."""
     bound = training_range(splits["train"][0]) if config.inverse.bound else None
     generator = torch_generator(seeds.inverse_net)
     net = InverseNet(config.inverse_net, config.data.size, bound=bound, generator=generator)
+    head = net.head.weight.detach().double().numpy().copy()  # (2N, F) at initialisation
     initial = generate_structures(net, splits["val"][1][:PROBE], device=device)
     fitted = fit_inverse(
         net,
@@ -210,7 +246,7 @@ def train_inverse(
         on_epoch=_phase_reporter(report, "inverse", step_offset),
         checkpoint=_checkpoint(checkpoint_dir, "inverse"),
     )
-    return net, fitted, initial
+    return net, fitted, initial, head
 
 
 def run_trial(
@@ -220,17 +256,27 @@ def run_trial(
     data: dict[str, Split] | None = None,
     data_root: str | os.PathLike | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
-    artifact_dir: str | os.PathLike | None = None,
-) -> dict[str, object]:
-    """Train, generate, score; report per epoch and once at the end; return the final metrics."""
+    forward: ForwardNet | None = None,
+) -> TrialResult:
+    """Train, generate, score; report per epoch; return the :class:`TrialResult`.
+
+    ``forward``: a trained forward net to use instead of training one (runs that differ only in
+    their inverse side share it; its epochs are then neither run nor reported, and inverse steps
+    still start after ``forward_train.epochs``).
+    """
     configure_torch(config.threads)
     device, seeds = physics.resolve_device(config.device), TrialSeeds.spawn(config.seed)
     splits = load_splits(config, data, data_root)
     context = dict(seeds=seeds, device=device, report=report, checkpoint_dir=checkpoint_dir)
 
-    forward, fitted = train_forward(config, splits, **context)
-    inverse, inverse_fit, initial = train_inverse(
-        config, forward, splits, step_offset=fitted.epochs, **context
+    forward_rows: list[dict] = []
+    if forward is None:
+        forward, fitted = train_forward(config, splits, **context)
+        forward_rows, offset = fitted.history, fitted.epochs
+    else:
+        forward, offset = forward.to(device), config.forward_train.epochs
+    inverse, inverse_fit, initial, initial_head = train_inverse(
+        config, forward, splits, step_offset=offset, **context
     )
 
     designs = design(inverse, splits["test"], config.score.n_generated, device=device)
@@ -252,24 +298,17 @@ def run_trial(
         inverse_history=inverse_fit.history,
         scores=metrics,
     )
-    if artifact_dir is not None:
-        save_artifacts(artifact_dir, designs, forward, inverse)
-        history = [
-            _phase_row(phase, offset, row)
-            for phase, rows, offset in (
-                ("forward", fitted.history, 0),
-                ("inverse", inverse_fit.history, fitted.epochs),
-            )
-            for row in rows
-        ]
-        save_trial_figures(
-            artifact_dir,
-            history=history,
-            designs=designs,
-            true_areas=scores.true_areas,
-            inverse=inverse,
-            attacks=scores.attacks,
-        )
-    final = {**metrics, "done": True}
-    report(dict(final))  # a copy: reporters (Tune) may add keys to what they are given
-    return final
+    history = [_phase_row("forward", 0, row) for row in forward_rows]
+    history += [_phase_row("inverse", offset, row) for row in inverse_fit.history]
+    return TrialResult(
+        config=config,
+        metrics=metrics,
+        designs=designs,
+        true_areas=scores.true_areas,
+        attacks=scores.attacks,
+        forward=forward,
+        inverse=inverse,
+        initial_head=initial_head,
+        history=history,
+        seeds=seeds,
+    )

@@ -39,7 +39,7 @@ def test_every_claim_has_one_complete_row_with_an_allowed_verdict(smoke_run):
     # Rule: one row per paper claim, six non-empty cells, verdict from the allowed set.
     directory, _ = smoke_run
     rows = _table((directory / "reproduction.md").read_text())
-    assert [r[0] for r in rows] == list(CLAIMS)
+    assert [r[0] for r in rows] == [claim.text for claim in CLAIMS]
     for row in rows:
         assert len(row) == COLUMNS and all(cell for cell in row), row
         assert row[-1].strip("*") in VERDICTS, row

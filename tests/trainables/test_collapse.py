@@ -78,7 +78,7 @@ def test_absurd_inverse_l2_gives_a_flagged_collapsed_trial(tiny_data):
     from trainables.config import NetConfig as Net
 
     config = tiny_config(inverse_net=Net(stages=1, filters=(4,), fc=32, dropout=0.0, l2=1e4))
-    final = run_trial(config, lambda _: None, data=tiny_data)
+    final = run_trial(config, lambda _: None, data=tiny_data).metrics
     assert final["collapsed"] == 1.0
     assert "w_avg" in final["collapsed_reason"] or "rest lattice" in final["collapsed_reason"]
 

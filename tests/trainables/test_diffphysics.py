@@ -12,7 +12,7 @@ from physics.accuracy import mape
 from physics.hamiltonian import differentiable_mode_areas as sorted_mode_areas
 from physics.hamiltonian import hopping_matrix, torch_positions
 from trainables.config import InverseConfig, NetConfig, TrainConfig
-from trainables.generate import generate_structures
+from trainables.designs import generate_structures
 from trainables.models import ForwardNet, InverseNet
 from trainables.training import fit_inverse, torch_generator, training_range
 

@@ -1,4 +1,4 @@
-"""run_trial end to end on a tiny config: per-epoch and final reports, artifacts, failure paths."""
+"""run_trial end to end on a tiny config: per-epoch reports, the result object, artifacts, failures."""
 
 from __future__ import annotations
 
@@ -44,12 +44,17 @@ needs_analysis = pytest.mark.skipif(
 
 
 @needs_analysis
-def test_tiny_trial_reports_every_epoch_and_finite_final_metrics(tiny_data, tmp_path):
-    # Rule: one report per epoch and phase, then one final report with every contract metric.
+def test_tiny_trial_reports_every_epoch_and_returns_finite_final_metrics(tiny_data):
+    # Rule: one report per epoch and phase; the result holds every contract metric, the same rows
+    # as history, the designs and both nets, and nothing is written anywhere.
     results = []
-    final = run_trial(tiny_config(), results.append, data=tiny_data, artifact_dir=tmp_path)
-    assert [(r["phase"], r["step"]) for r in results[:-1]] == [("forward", 1), ("inverse", 2)]
-    assert results[-1] is not final and results[-1] == final and final["done"] is True
+    result = run_trial(tiny_config(), results.append, data=tiny_data)
+    assert [(r["phase"], r["step"]) for r in results] == [("forward", 1), ("inverse", 2)]
+    assert [(r["phase"], r["step"]) for r in result.history] == [("forward", 1), ("inverse", 2)]
+    assert result.designs.displacements.shape == (result.config.score.n_generated, 2, 8, 8)
+    assert result.head_weight.shape == result.initial_head.shape
+    assert not np.array_equal(result.head_weight, result.initial_head)  # it trained
+    final = result.metrics
     for key in CONTRACT:
         assert math.isfinite(final[key]), (key, final[key], final.get(f"{key}_reason"))
 
@@ -58,7 +63,7 @@ def test_tiny_trial_reports_every_epoch_and_finite_final_metrics(tiny_data, tmp_
 def test_tiny_trial_writes_generated_npz_and_weights(tiny_data, tmp_path):
     # Rule: generated.npz holds targets (n, N), displacements and seeds (n, 2, L, L); weights saved.
     config = tiny_config()
-    run_trial(config, lambda m: None, data=tiny_data, artifact_dir=tmp_path)
+    run_trial(config, lambda m: None, data=tiny_data).save(tmp_path)
     n = config.score.n_generated
     with np.load(tmp_path / "generated.npz") as saved:
         assert saved["targets"].shape == (n, 64)
@@ -76,7 +81,7 @@ def test_failed_power_law_fit_gives_nan_and_a_reason(tiny_data, monkeypatch):
         raise ValueError("too few tail points")
 
     monkeypatch.setattr(analysis, "fit_power_law", refuse)
-    final = run_trial(tiny_config(), lambda m: None, data=tiny_data)
+    final = run_trial(tiny_config(), lambda m: None, data=tiny_data).metrics
     assert all(math.isnan(final[k]) for k in ("alpha", "xmin", "ks_distance", "n_tail"))
     assert final["alpha_reason"] == "too few tail points"
     assert math.isfinite(final["validated_accuracy"])
@@ -130,8 +135,8 @@ def test_tiny_trial_with_bond_channels_and_hybrid_inverse_reports_every_metric(t
         inverse=InverseConfig(mode="hybrid", physics_epochs=1),
     )
     results = []
-    final = run_trial(config, results.append, data=tiny_data)
-    assert [r["objective"] for r in results[:-1]] == ["d2l", "surrogate", "physics"]
+    final = run_trial(config, results.append, data=tiny_data).metrics
+    assert [r["objective"] for r in results] == ["d2l", "surrogate", "physics"]
     assert set(CONTRACT_METRICS) <= set(final) and final["collapsed"] in (0.0, 1.0)
     for key in ("oracle_accuracy", "structure_baseline_accuracy", "design_baseline_accuracy"):
         assert 0.0 < final[key] < 1.0, (key, final[key])
@@ -140,11 +145,24 @@ def test_tiny_trial_with_bond_channels_and_hybrid_inverse_reports_every_metric(t
 @needs_analysis
 def test_tiny_trial_draws_its_figures(tiny_data, tmp_path):
     # Rule: a trial with an artifact folder leaves its five figures there as non-empty PNGs.
-    run_trial(tiny_config(), lambda _: None, data=tiny_data, artifact_dir=tmp_path)
+    run_trial(tiny_config(), lambda _: None, data=tiny_data).save(tmp_path)
     names = ("training_curves", "dr_ccdf", "weight_ccdf", "delta_map", "mode_areas")
     for name in names:
         data = (tmp_path / "figures" / f"{name}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, name
+
+
+@needs_analysis
+def test_a_shared_forward_net_gives_the_same_trial_as_training_it_again(tiny_data):
+    # Rule: runs that differ only on the inverse side may share one trained forward net; the
+    # result equals the run that trains its own (same seeds), and no forward epoch is reported.
+    config = tiny_config()
+    first = run_trial(config, lambda _: None, data=tiny_data)
+    rows = []
+    again = run_trial(config, rows.append, data=tiny_data, forward=first.forward)
+    assert [r["phase"] for r in rows] == ["inverse"] and rows[0]["step"] == 2
+    np.testing.assert_array_equal(again.designs.displacements, first.designs.displacements)
+    assert again.metrics["validated_accuracy"] == first.metrics["validated_accuracy"]
 
 
 def test_run_trial_is_exported_by_the_package_without_loading_torch_on_import():

@@ -7,7 +7,7 @@ import pytest
 from tiny_trial import small_net
 
 from trainables.baseline import baseline_accuracy, global_statistics
-from trainables.generate import design, range_excess, validate_structures, w_avg_correlation
+from trainables.designs import design, range_excess, validate_structures, w_avg_correlation
 from trainables.models import ForwardNet, InverseNet
 from trainables.training import torch_generator
 

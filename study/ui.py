@@ -1,0 +1,74 @@
+"""``scalefree ui``: the MLflow UI on a study's tracking store, opened on its runs table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+from study.tracking import Tracker, resolve_uri
+
+__all__ = ["serve_ui", "ui_workers"]
+
+
+def ui_workers() -> int:
+    """Web workers for the UI: one per two cores, 1 to 4 (MLflow's default is 4 on any machine)."""
+    return max(1, min(4, (os.cpu_count() or 1) // 2))
+
+
+def serve_ui(study: str | None, *, port: int = 5000) -> int:
+    """Serve the MLflow UI on the tracking store of ``study`` (or the default store).
+
+    Prints a direct link to the study's runs table. The server runs in a process group of its
+    own without MLflow's job runner (scalefree starts no jobs); SIGTERM or Ctrl-C stops the whole
+    group, so no worker is left holding the port.
+    """
+    import signal
+
+    uri, link = resolve_uri(""), ""
+    if study:
+        from study.directory import read_study
+
+        info = read_study(study)
+        uri = info.tracking_uri
+        link = f"#/experiments/{info.experiment_id}/runs"
+    if urlparse(uri).scheme in ("http", "https"):
+        print(f"the study logs to a server: open {uri.rstrip('/')}/{link}")
+        return 0
+    if study:
+        Tracker(uri).mark_model_training(info.experiment_id)
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    cmd += ["--port", str(port), "--workers", str(ui_workers())]
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    server = subprocess.Popen(cmd, env=env, start_new_session=True)
+    print(f"MLflow UI for {uri}: http://127.0.0.1:{port}/{link}", flush=True)
+
+    def stop(signum, _frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _stop_group(server)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's whole process group, SIGKILL to what is left after 10 s."""
+    import signal
+    import time
+
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        deadline = time.monotonic() + grace
+        try:
+            os.killpg(process.pid, sig)
+            while time.monotonic() < deadline:
+                process.poll()  # reap the leader, or the group never empties
+                os.killpg(process.pid, 0)
+                time.sleep(0.2)
+        except ProcessLookupError:
+            return
