@@ -28,7 +28,7 @@ from study.reproduce.paper import (
     RUNS,
     STABILITY_FACTOR,
 )
-from study.reproduce.table import Context, Row, num, pct
+from study.reproduce.table import Context, Finding, Row, num, pct
 
 __all__ = ["Claim", "Row", "CLAIMS", "build_rows"]
 
@@ -49,7 +49,7 @@ TEXTS = {
 }
 
 
-def _accuracy_row(ctx: Context, claim: str, key: str, paper: float, why: Callable) -> Row:
+def _accuracy_row(ctx: Context, key: str, paper: float, why: Callable) -> Finding:
     m = ctx.main.metrics
     value = m[key]
     retrieval = ctx.main.measures.retrieval_accuracy
@@ -62,14 +62,12 @@ def _accuracy_row(ctx: Context, claim: str, key: str, paper: float, why: Callabl
     paper_1pool = {"d2l_accuracy": "d2l", "l2d2l_accuracy": "l2d2l"}.get(key, "validated")
     others = ctx.others(lambda r: pct(r.metrics[key]))
     others += f" (paper 1-pool {pct(PAPER_1POOL[paper_1pool])})"
-    return Row(
-        claim,
+    return Finding(
         pct(paper),
         pct(value),
         others,
         baselines,
         rules.accuracy(value, paper),
-        rules.ACCURACY_TEXT,
         why(ctx),
         {
             key: value,
@@ -123,7 +121,7 @@ def _why_validated(ctx: Context) -> str:
     return "; ".join(parts) + f"; {ctx.scale_reason()}."
 
 
-def _row_alpha(ctx: Context) -> Row:
+def _row_alpha(ctx: Context) -> Finding:
     ms = ctx.main.measures
     f = ms.fit
     measured = f"{f.short()}, {f.tail()}; {f.comparisons()}; {ms.population_note}"
@@ -134,14 +132,12 @@ def _row_alpha(ctx: Context) -> Row:
     )
     if not ms.in_band:
         why += f"; {ms.population_note}"
-    return Row(
-        TEXTS["alpha"],
+    return Finding(
         f"α {PAPER_ALPHA}, Δr_min {PAPER_XMIN} (3200 realisations), heavy tailed",
         measured,
         ctx.others(lambda r: f"{r.measures.fit.short()}, {r.measures.fit.tail()}"),
         f"seeds: {ms.seed_fit.short()}, {ms.seed_fit.tail()}",
         rules.alpha_band(f.heavy, f.alpha, f.xmin),
-        rules.ALPHA_TEXT,
         why + ".",
         {
             "alpha_band": f.alpha,
@@ -168,7 +164,7 @@ def _band_cells(bands: tuple) -> tuple[str, int, int, bool]:
     return "; ".join(parts), fitted, heavy, inside
 
 
-def _row_bands(ctx: Context) -> Row:
+def _row_bands(ctx: Context) -> Finding:
     cell, fitted, heavy, inside = _band_cells(ctx.main.measures.bands)
 
     def summary(r: RunResult) -> str:
@@ -183,14 +179,12 @@ def _row_bands(ctx: Context) -> Row:
     if fitted < 2:
         why += f"; fewer than two bands hold {MIN_STRUCTURES} structures: the generated w_avg spread is narrow"
     seed_fits = [seed for *_, seed in ctx.main.measures.bands if seed is not None]
-    return Row(
-        TEXTS["bands"],
+    return Finding(
         f"heavy tailed in every band, {PAPER_BAND_ALPHAS[0]} ≤ α ≤ {PAPER_BAND_ALPHAS[1]}",
         cell,
         ctx.others(summary),
         f"seeds of the same structures: heavy in {sum(f.heavy for f in seed_fits)}/{len(seed_fits)} bands",
         rules.bands(fitted, heavy, inside),
-        rules.BANDS_TEXT,
         why + ".",
         {f"alpha_band {label}": fit.alpha for label, _, fit, _ in ctx.main.measures.bands if fit}
         | {"bands_fitted": fitted, "bands_heavy": heavy},
@@ -201,7 +195,7 @@ def _alpha_at(realisations: tuple, k: int) -> float:
     return next((f.alpha for n, f in realisations if n == k), math.nan)
 
 
-def _row_realisations(ctx: Context) -> Row:
+def _row_realisations(ctx: Context) -> Finding:
     real = ctx.main.measures.realisations
     n, every = real[-1][0], real[-1][1].alpha
 
@@ -217,20 +211,18 @@ def _row_realisations(ctx: Context) -> Row:
         why = f"α(10) {num(a10)} vs α({n}) {num(every)}: differ by {abs(a10 - every):.2f} > {ALPHA_TOLERANCE}"
     seeds = ctx.main.designs["seed_displacements"][ctx.main.measures.population]
     seed10 = fit_tail(dr(seeds[: min(10, n)]), compare=False)
-    return Row(
-        TEXTS["realisations"],
+    return Finding(
         "α stable from ~10 realisations, Δr_min from ~100; one realisation already close",
         cell(ctx.main) + " (first k structures of the population)",
         ctx.others(cell),
         f"seeds: α({min(10, n)}) {num(seed10.alpha)}, α({n}) {num(ctx.main.measures.seed_fit.alpha)}",
         rules.realisations(n, {k: f.alpha for k, f in real}, every),
-        rules.REALISATIONS_TEXT,
         why + ".",
         {f"alpha_k{k}": f.alpha for k, f in real},
     )
 
 
-def _row_weights(ctx: Context) -> Row:
+def _row_weights(ctx: Context) -> Finding:
     ms = ctx.main.measures
     wf, init = ms.weight_fit, ms.initial_weight_fit
     rho, p = ms.weight_link
@@ -247,8 +239,7 @@ def _row_weights(ctx: Context) -> Row:
         parts.append(
             f"ρ(W_j, mean Δr_j) {num(rho, 2)} (p {num(p, 2)}): the weight strength of an atom does not predict its displacement"
         )
-    return Row(
-        TEXTS["weights"],
+    return Finding(
         "W_j heavy tailed, mirroring Δr (same inflection point)",
         measured,
         ctx.others(
@@ -258,13 +249,12 @@ def _row_weights(ctx: Context) -> Row:
         ),
         f"untrained head (same seed): {init.short('W_min')}, {init.tail()}",
         rules.weights(wf.power_law_kept, wf.heavy, rho, p),
-        rules.WEIGHTS_TEXT,
         "; ".join(parts) + ".",
         {"weight_alpha": wf.alpha, "weight_alpha_initial": init.alpha, "weight_dr_spearman": rho},
     )
 
 
-def _row_subsets(ctx: Context) -> Row:
+def _row_subsets(ctx: Context) -> Finding:
     sub = ctx.main.measures.subsets
     (hi_idx, hi, hi_seed), (lo_idx, lo, lo_seed) = sub["high"], sub["low"]
 
@@ -276,15 +266,13 @@ def _row_subsets(ctx: Context) -> Row:
         f"high subset {hi.short()} ({hi.tail()}), low subset {lo.short()} ({lo.tail()}); "
         f"|Δα| {num(abs(hi.alpha - lo.alpha), 2)}; {sub['note']}"
     )
-    return Row(
-        TEXTS["subsets"],
+    return Finding(
         "both power law with similar α (194 ≥ 84 %, 191 ≤ 69 % of 3200)",
         f"high: {hi_idx.size} structures, {hi.short()}, {hi.tail()}; low: {lo_idx.size} structures, "
         f"{lo.short()}, {lo.tail()}; {sub['note']}",
         ctx.others(cell),
         f"seeds of the same structures: high α {num(hi_seed.alpha)}, low α {num(lo_seed.alpha)}",
         rules.subsets(hi.heavy, lo.heavy, hi.alpha, lo.alpha),
-        rules.SUBSETS_TEXT,
         why + ".",
         {
             "alpha_high_accuracy": hi.alpha,
@@ -295,7 +283,7 @@ def _row_subsets(ctx: Context) -> Row:
     )
 
 
-def _row_robustness(ctx: Context) -> Row:
+def _row_robustness(ctx: Context) -> Finding:
     r, t = ctx.main.measures.robustness, ctx.main.config
     seed_dw, gen_dw = float(r.seed_curve.mean()), float(r.generated_curve.mean())
     gain = r.gain
@@ -304,14 +292,12 @@ def _row_robustness(ctx: Context) -> Row:
         f"{t.score.attack_strength:g}: mean |Δw| seeds {seed_dw:.2e} vs generated {gen_dw:.2e}; "
         f"the generated Δr here is {ctx.main.measures.fit.tail()}"
     )
-    return Row(
-        TEXTS["robustness"],
+    return Finding(
         "Δw 2–4 orders of magnitude smaller (gain 1e2–1e4)",
         f"gain {num(gain)} (mean log10 {r.log10_gain:+.2f}, {r.per_pair.size} pairs, ρa {t.score.attack_strength:g})",
         ctx.others(lambda x: f"gain {num(x.metrics['robustness_gain'])}"),
         f"mean |Δw| seeds {seed_dw:.2e}, generated {gen_dw:.2e}",
         rules.robustness(gain),
-        rules.ROBUSTNESS_TEXT,
         why + ".",
         {
             "robustness_gain": gain,
@@ -322,27 +308,25 @@ def _row_robustness(ctx: Context) -> Row:
     )
 
 
-def _row_hubs(ctx: Context) -> Row:
+def _row_hubs(ctx: Context) -> Finding:
     m = ctx.main.metrics
     g, s = m["hub_gini"], m["hub_gini_seed"]
     why = (
         f"Gini of δ generated {g:.3f} vs seeds {s:.3f}: the generated structures' response is "
         f"{'no less' if g <= s else 'only slightly less'} democratic than the seeds'"
     )
-    return Row(
-        TEXTS["hubs"],
+    return Finding(
         "generated non-democratic (hubs), seeds democratic",
         f"Gini of δ over atoms {g:.3f} (mean of {ctx.main.config.score.n_attacked} structures)",
         ctx.others(lambda r: f"{r.metrics['hub_gini']:.3f}"),
         f"seeds {s:.3f}",
         rules.hubs(g, s),
-        rules.HUBS_TEXT,
         why + ".",
         {"hub_gini": g, "hub_gini_seed": s},
     )
 
 
-def _row_spectra(ctx: Context) -> Row:
+def _row_spectra(ctx: Context) -> Finding:
     ms = ctx.main.measures
     d, ref = ms.spectra.dos_distance, ms.spectra_reference
     relation = (
@@ -354,28 +338,25 @@ def _row_spectra(ctx: Context) -> Row:
         f"levels move {num(d)} t0 from their seed's, while two seeds of nearest w_avg differ by "
         f"{num(ref)} t0: the generated spectra are {relation} ({ms.spectra_note})"
     )
-    return Row(
-        TEXTS["spectra"],
+    return Finding(
         "similar localisation, distinct spectra (more discrete states)",
         f"mean level shift {num(d)} t0 ({ms.spectra_note})",
         ctx.others(lambda r: f"{num(r.measures.spectra.dos_distance)} t0"),
         f"seed vs seed of nearest w_avg {num(ref)} t0",
         rules.spectra(d, ref),
-        rules.SPECTRA_TEXT,
         why + ".",
         {"dos_distance": d, "dos_distance_reference": ref},
     )
 
 
-def _row_one_pool(ctx: Context) -> Row:
+def _row_one_pool(ctx: Context) -> Finding:
     three, one = ctx.main.measures.fit, ctx.one_pool.measures.fit
     m1 = ctx.one_pool.metrics
     why = (
         f"3-pool {three.short()} ({three.tail()}), 1-pool {one.short()} ({one.tail()}); "
         f"1-pool W_j {ctx.one_pool.measures.weight_fit.short('W_min')}"
     )
-    return Row(
-        TEXTS["one_pool"],
+    return Finding(
         f"α ≈ {PAPER_ALPHA_1POOL} (1-pool) vs {PAPER_ALPHA} (3-pool), heavy tail in both",
         f"3-pool {three.short()}, {three.tail()}; 1-pool {one.short()}, {one.tail()}",
         f"1-pool D2L {pct(m1['d2l_accuracy'])}, L2D2L {pct(m1['l2d2l_accuracy'])}, validated "
@@ -383,26 +364,23 @@ def _row_one_pool(ctx: Context) -> Row:
         f"{pct(PAPER_1POOL['l2d2l'])}, {pct(PAPER_1POOL['validated'])})",
         f"seeds: {ctx.main.measures.seed_fit.short()}",
         rules.one_pool(three.heavy, one.heavy, three.alpha, one.alpha),
-        rules.ONE_POOL_TEXT,
         why + ".",
         {"alpha_1pool": one.alpha, "xmin_1pool": one.xmin, "alpha_3pool": three.alpha},
     )
 
 
-def _row_seeds(ctx: Context) -> Row:
+def _row_seeds(ctx: Context) -> Finding:
     sf, gen = ctx.main.measures.seed_fit, ctx.main.measures.fit
     why = (
         f"seed Δr {sf.short()}, {sf.tail()}; {sf.comparisons()}: no alternative is significantly "
         f"better than the power law on {sf.law.n_tail if sf.law else 0} tail values"
     )
-    return Row(
-        TEXTS["seeds"],
+    return Finding(
         "seeds normal-random (Eq. 5), no power law",
         f"{sf.short()}, {sf.tail()}; {sf.comparisons()}",
         "the same seeds in every run (the test targets)",
         f"generated: {gen.short()}, {gen.tail()}",
         rules.seeds(sf.law is not None, sf.heavy, bool(sf.preferred()), sf.alpha, gen.alpha),
-        rules.SEEDS_TEXT,
         why + ".",
         {"alpha_seed": sf.alpha, "xmin_seed": sf.xmin},
     )
@@ -414,35 +392,32 @@ class Claim:
     text: str  # the claim as the table's first column says it
     rule: Callable[..., str]  # pure: measured numbers → verdict (study.reproduce.rules)
     rule_text: str  # the rule as the report states it
-    build: Callable[[Context], Row]  # measure on the runs, decide with ``rule``, explain
+    build: Callable[[Context], Finding]  # measure on the runs, decide with ``rule``, explain
 
 
 def _claim(key: str, rule: Callable[..., str], rule_text: str, build) -> Claim:
     return Claim(key, TEXTS[key], rule, rule_text, build)
 
 
-def _accuracy(key: str, metric: str, paper: float, why: Callable) -> Callable[[Context], Row]:
-    return lambda ctx: _accuracy_row(ctx, TEXTS[key], metric, paper, why)
+def _accuracy(metric: str, paper: float, why: Callable) -> Callable:
+    return lambda ctx: _accuracy_row(ctx, metric, paper, why)
 
 
 CLAIMS: tuple[Claim, ...] = (
     _claim(
-        "d2l",
-        rules.accuracy,
-        rules.ACCURACY_TEXT,
-        _accuracy("d2l", "d2l_accuracy", PAPER_D2L, _why_d2l),
+        "d2l", rules.accuracy, rules.ACCURACY_TEXT, _accuracy("d2l_accuracy", PAPER_D2L, _why_d2l)
     ),
     _claim(
         "l2d2l",
         rules.accuracy,
         rules.ACCURACY_TEXT,
-        _accuracy("l2d2l", "l2d2l_accuracy", PAPER_L2D2L, _why_l2d2l),
+        _accuracy("l2d2l_accuracy", PAPER_L2D2L, _why_l2d2l),
     ),
     _claim(
         "validated",
         rules.accuracy,
         rules.ACCURACY_TEXT,
-        _accuracy("validated", "validated_accuracy", PAPER_VALIDATED, _why_validated),
+        _accuracy("validated_accuracy", PAPER_VALIDATED, _why_validated),
     ),
     _claim("alpha", rules.alpha_band, rules.ALPHA_TEXT, _row_alpha),
     _claim("bands", rules.bands, rules.BANDS_TEXT, _row_bands),
@@ -460,4 +435,4 @@ CLAIMS: tuple[Claim, ...] = (
 def build_rows(scale: str, runs: dict[str, RunResult]) -> list[Row]:
     """The table: one row per claim of :data:`CLAIMS`, in that order."""
     ctx = Context(scale, runs)
-    return [claim.build(ctx) for claim in CLAIMS]
+    return [Row(claim.text, claim.rule_text, claim.build(ctx)) for claim in CLAIMS]

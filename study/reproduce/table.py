@@ -9,20 +9,34 @@ from dataclasses import dataclass
 from study.reproduce.measure import RunResult
 from study.reproduce.paper import LABELS, MAIN, ONE_POOL, RUNS
 
-__all__ = ["Row", "Context", "pct", "num"]
+__all__ = ["Finding", "Row", "Context", "pct", "num"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a claim's row builder measured and the verdict its rule gave."""
+
+    paper: str
+    measured: str
+    others: str  # the other runs' numbers
+    baselines: str
+    verdict: str
+    why: str  # likely reason, from the measured numbers (shown when not reproduced)
+    metrics: dict  # the measured numbers, logged to MLflow
 
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the table: a claim, its rule and what was found."""
+
     claim: str
-    paper: str
-    measured: str
-    others: str
-    baselines: str
-    verdict: str
     rule: str  # how the verdict was decided
-    why: str  # likely reason, from the measured numbers (shown when not reproduced)
-    metrics: dict  # the measured numbers, logged to MLflow
+    finding: Finding
+
+    def __getattr__(self, name: str):  # row.verdict, row.measured, … read through to the finding
+        if name == "finding":
+            raise AttributeError(name)
+        return getattr(self.finding, name)
 
 
 def pct(x: float) -> str:

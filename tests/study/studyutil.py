@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from contract import CONTRACT_METRICS  # noqa: F401 - re-exported to the study tests
+
 TINY = """\
 preset: smoke
 data: {size: 8, n_train: 256, n_val: 64, n_test: 64, shard_size: 64}
@@ -19,29 +21,6 @@ score: {n_generated: 32, n_attacked: 2, rdf_bins: 20}
 space: {stages: [1, 2], filters: [4, 8], fc: [32], batch_size: [32]}
 search: {num_samples: 3, max_concurrent: 2}
 """
-
-CONTRACT_METRICS = (
-    "d2l_accuracy",
-    "l2d2l_accuracy",
-    "validated_accuracy",
-    "alpha",
-    "xmin",
-    "ks_distance",
-    "n_tail",
-    "weight_alpha",
-    "robustness_gain",
-    "hub_gini",
-    "hub_gini_seed",
-    "linear_accuracy",
-    "baseline_accuracy",
-    "oracle_accuracy",
-    "d2l_skill",
-    "structure_baseline_accuracy",
-    "design_baseline_accuracy",
-    "retrieval_accuracy",
-    "validated_skill",
-    "collapsed",
-)
 
 
 def env(**extra: str) -> dict[str, str]:

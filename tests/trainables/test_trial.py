@@ -7,26 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from contract import CONTRACT_METRICS
 from tiny_trial import tiny_config
 
 import analysis
 from trainables.trial import load_splits, run_trial
 
-CONTRACT = (
-    "d2l_accuracy",
-    "l2d2l_accuracy",
-    "validated_accuracy",
-    "alpha",
-    "xmin",
-    "ks_distance",
-    "n_tail",
-    "weight_alpha",
-    "robustness_gain",
-    "hub_gini",
-    "hub_gini_seed",
-    "linear_accuracy",
-    "baseline_accuracy",
-)
 NEEDED = (
     "fit_power_law",
     "robustness_gain",
@@ -55,7 +41,7 @@ def test_tiny_trial_reports_every_epoch_and_returns_finite_final_metrics(tiny_da
     assert result.head_weight.shape == result.initial_head.shape
     assert not np.array_equal(result.head_weight, result.initial_head)  # it trained
     final = result.metrics
-    for key in CONTRACT:
+    for key in CONTRACT_METRICS:
         assert math.isfinite(final[key]), (key, final[key], final.get(f"{key}_reason"))
 
 
@@ -127,7 +113,6 @@ def test_tiny_trial_with_bond_channels_and_hybrid_inverse_reports_every_metric(t
     # Rule: the forward net's bond input and the hybrid inverse run end to end; every final metric
     # (baselines, skills and the collapse verdict included) is reported.
     from trainables.config import InverseConfig
-    from trainables.score import CONTRACT_METRICS
 
     net = tiny_config().forward
     config = tiny_config(
