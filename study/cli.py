@@ -11,6 +11,8 @@ import re
 import sys
 from pathlib import Path
 
+from study.driver import StudyFailed
+
 __all__ = ["main"]
 
 
@@ -148,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:  # user input: config keys, paths, addresses
         print(f"scalefree: error: {err}", file=sys.stderr)
         return 2
+    except StudyFailed as err:  # it ran, and no trial finished
+        print(f"scalefree: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             "scalefree: interrupted; `scalefree resume` continues where this stopped",

@@ -1,110 +1,71 @@
-"""Launch and resume studies: data once, Tune + Optuna search, MLflow parent run, final report.
+"""Launch and resume studies: everything checked first, then the study directory, the MLflow
+parent run and the driver (:mod:`study.driver`).
 
 A study lives in ``studies/NAME/``: ``config.yaml`` (resolved), ``study.json`` (tracking ids),
-``optuna.db`` (the Optuna study), ``tune/`` (Tune's experiment state and trial checkpoints) and
-``report/``. Everything is checked before that directory is created.
+``optuna.db`` (the Optuna study), ``tune/`` (Tune's experiment state and trial checkpoints; a
+resumed study may add ``tune-2``, …) and ``report/``. Nothing is created before every check passed;
+from the moment the directory exists, the study is one that ``resume`` continues.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from pathlib import Path
 
 from study.config import StudyConfig, config_yaml, load_config, study_to_flat
 from study.directory import StudyInfo, driver_lock, read_study
-from trainables.config import to_flat
 
-__all__ = ["launch", "resume"]
+__all__ = ["launch", "resume", "preflight"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch: no trailing newline
-METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
 
 
-def _environment() -> None:
-    # The classic progress table (validated accuracy, α, robustness gain per trial).
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # Per-epoch results carry the ASHA metric; objectives arrive only with the final result.
-    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
-    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "1")
-    # Every epoch checkpoints (resume continues from there); the snapshot-rate warning is noise here.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    # Snapshot Tune's experiment state every 2 s (default: adaptive, often tens of seconds), so a
-    # killed driver loses at most the trials started in its last two seconds (see _reconcile).
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
-
-
-def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict):
-    from ray import tune
-
-    from study.tune_trial import tune_trial
-
-    base = to_flat(cfg.trial)
-    base["threads"] = max(1, int(cfg.resources.cpus_per_trial))
-    resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
-    trainable = tune.with_parameters(tune_trial, base_flat=base, data=data, study=info)
-    return tune.with_resources(trainable, resources)
-
-
-def _run_config(cfg: StudyConfig, directory: Path):
-    from ray import tune
-
-    reporter = tune.CLIReporter(
-        metric_columns=METRIC_COLUMNS,
-        parameter_columns=["stages", "fc", "inverse_mode"],
-        max_report_frequency=20,
-    )
-    return tune.RunConfig(
-        name="tune",
-        storage_path=str(directory),
-        failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
-        # Tune deletes checkpoints beyond num_to_keep from the worker, ahead of its own state
-        # snapshot: a driver killed in between resumes towards a deleted checkpoint. Keeping all
-        # (the default) makes kill -9 safe; the paper preset bounds it for its large nets.
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=cfg.search.keep_checkpoints or None),
-        progress_reporter=reporter,
-        verbose=1,
-    )
-
-
-def _data(cfg: StudyConfig, info: StudyInfo, tracker) -> dict:
-    """Generate (or find in the cache) the study's dataset once; every trial gets it by reference."""
-    import time
-
-    from study.data import generate_with_ray, load_splits
-
-    spec = cfg.trial.data
-    started = time.time()
-    generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=cfg.resources.data_workers or None)
-    splits = load_splits(spec, cfg.tracking.data_dir)
-    tracker.log_metrics(info.parent_run_id, {"data_seconds": time.time() - started})
-    return splits
-
-
-def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
-    """Start a new study ``name``; returns its directory."""
-    from study.cluster import check_address, connect
-    from study.search import make_scheduler, make_searcher
-    from study.tracking import Tracker, check_uri, git_commit, resolve_uri
+def preflight(cfg: StudyConfig, name: str, address: str | None) -> tuple[Path, str]:
+    """Every check of a launch that needs no Ray and writes nothing: the name, the directory, the
+    tracking store (opened), the cluster address. Returns (study directory, tracking URI)."""
+    from study.cluster import check_address
+    from study.tracking import check_uri, resolve_uri
 
     if not _NAME.fullmatch(name):
         raise ValueError(f"--name: must be letters, digits, '_', '.' or '-', but got {name!r}.")
-    directory = Path(cfg.tracking.studies_dir).resolve() / name
+    studies = Path(cfg.tracking.studies_dir).resolve()
+    directory = studies / name
     if directory.exists():
         raise ValueError(
             f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}."
         )
+    _check_writable(studies)
     uri = resolve_uri(cfg.tracking.uri)
     check_uri(uri)
     if address:
         check_address(address)
-    _environment()
+    return directory, uri
 
-    from ray import tune
 
-    with contextlib.ExitStack() as stack, connect(address):
+def _check_writable(studies: Path) -> None:
+    """The nearest existing folder of ``studies`` must let us create the study directory."""
+    import os
+
+    existing = studies
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        raise ValueError(
+            f"tracking.studies_dir: must be a folder we can write to, but got {str(studies)!r}."
+        )
+
+
+def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
+    """Start a new study ``name``; returns its directory."""
+    from study import leftovers
+    from study.cluster import connect
+    from study.driver import drive, environment
+    from study.tracking import Tracker, git_commit
+
+    directory, uri = preflight(cfg, name, address)
+    environment()
+    with contextlib.ExitStack() as stack:
         try:
             directory.mkdir(parents=True)
         except FileExistsError:  # another launch of this name got there first
@@ -112,6 +73,8 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
                 f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}."
             ) from None
         stack.enter_context(driver_lock(directory))
+        stack.callback(leftovers.clean, directory, name)
+        stack.enter_context(connect(address))
         (directory / "config.yaml").write_text(config_yaml(cfg))
         tracker = Tracker(uri)
         experiment_id = tracker.experiment(cfg.tracking.experiment)
@@ -128,36 +91,23 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
         )
         info.save()
         _log_parent_start(tracker, info.parent_run_id, cfg, directory)
-        print(
-            f"[study] {name}: {directory}  (MLflow run {info.parent_run_id} on {uri})", flush=True
-        )
-        data = _data(cfg, info, tracker)
-        tuner = tune.Tuner(
-            _trainable(cfg, info, data),
-            tune_config=tune.TuneConfig(
-                search_alg=make_searcher(cfg, directory, name),
-                scheduler=make_scheduler(cfg),
-                num_samples=cfg.search.num_samples,
-                # Trial actors outlive their trial: the next one skips process start and imports.
-                reuse_actors=True,
-            ),
-            run_config=_run_config(cfg, directory),
-        )
-        results = tuner.fit()
-        _finish(info, tracker, results)
+        print(f"[study] {name}: {directory}  (MLflow run {info.parent_run_id})", flush=True)
+        drive(cfg, info, tracker, record_ray=not address)
     return directory
 
 
 def resume(name_or_dir: str, *, address: str | None = None) -> Path:
-    """Continue a study: finished trials kept, unfinished continued, errored retried. One driver
-    at a time: a study that another driver is running is refused (:func:`driver_lock`)."""
+    """Continue a study from wherever it stopped: finished trials kept, unfinished continued,
+    errored retried, lost ones run again. One driver at a time (:func:`driver_lock`)."""
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
-        return _resume(info, name_or_dir, address=address)
+        return _resume(info, address=address)
 
 
-def _resume(info: StudyInfo, name_or_dir: str, *, address: str | None) -> Path:
+def _resume(info: StudyInfo, *, address: str | None) -> Path:
+    from study import leftovers
     from study.cluster import check_address, connect
+    from study.driver import drive, environment
     from study.search import check_directions
     from study.tracking import Tracker, check_uri
 
@@ -168,26 +118,17 @@ def _resume(info: StudyInfo, name_or_dir: str, *, address: str | None) -> Path:
     check_directions(cfg, directory, info.name)
     if address:
         check_address(address)
-    if not (directory / "tune").is_dir():
-        raise ValueError(
-            f"study: has no Tune state to resume under {directory}, but got {name_or_dir!r}."
-        )
-    _environment()
-    from ray import tune
-
-    with connect(address):
+    removed = leftovers.clean(directory, info.name)
+    if removed:
+        print(f"[study] removed what the last driver left: {len(removed)} item(s)", flush=True)
+    environment()
+    with contextlib.ExitStack() as stack:
+        stack.callback(leftovers.clean, directory, info.name)
+        stack.enter_context(connect(address))
         tracker = Tracker(info.tracking_uri)
         tracker.start_parent(info.experiment_id, info.name, info.parent_run_id)
         print(f"[study] resuming {info.name} from {directory}", flush=True)
-        data = _data(cfg, info, tracker)
-        tuner = tune.Tuner.restore(
-            str(directory / "tune"),
-            trainable=_trainable(cfg, info, data),
-            resume_unfinished=True,
-            resume_errored=True,
-        )
-        results = tuner.fit()
-        _finish(info, tracker, results)
+        drive(cfg, info, tracker, record_ray=not address)
     return directory
 
 
@@ -234,46 +175,3 @@ def _log_parent_start(tracker, run_id: str, cfg: StudyConfig, directory: Path) -
     )
     tracker.set_tags(run_id, {"mlflow.note.content": note})
     tracker.log_artifact(run_id, directory / "config.yaml")
-
-
-def _finish(info: StudyInfo, tracker, results) -> None:
-    from study.report import report
-
-    _reconcile(info, tracker)
-    errors = sum(1 for r in results if r.error is not None)
-    print(f"[study] {len(results)} trials, {errors} failed", flush=True)
-    report(str(info.dir))
-    tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(results)})
-    tracker.finish(info.parent_run_id)
-
-
-def _reconcile(info: StudyInfo, tracker) -> None:
-    """Close what a killed driver left open and Tune no longer knows about.
-
-    A trial started after Tune's last experiment snapshot is lost with the driver: the restored
-    searcher proposes it again under a new trial id. Its half-done MLflow run is marked and deleted
-    (so every trial has exactly one run) and its Optuna trial, still RUNNING, is marked FAIL. Runs
-    of trials Tune ended while their thread could not notice are closed as Tune ended them.
-    """
-    import optuna
-    from ray.tune import ExperimentAnalysis
-
-    from study.tracking import TRIAL_TAG
-
-    known = {t.trial_id: t.status for t in ExperimentAnalysis(str(info.dir / "tune")).trials}
-    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
-        trial_id = run.data.tags.get(TRIAL_TAG)
-        status = known.get(trial_id)
-        if status is not None and run.info.status == "RUNNING":
-            # Tune ended the trial without its thread seeing it (an ASHA stop of a reused actor):
-            # the run closes as the trial did.
-            if status == "TERMINATED":
-                tracker.set_tags(run.info.run_id, {"stopped_early": "true"})
-            tracker.finish(run.info.run_id, "FAILED" if status == "ERROR" else "KILLED")
-        if status is None:
-            tracker.discard(run.info.run_id, "trial lost with the driver; rerun")
-            print(f"[study] removed the run of lost trial {trial_id}", flush=True)
-    storage = f"sqlite:///{info.dir / 'optuna.db'}"
-    study = optuna.load_study(study_name=info.name, storage=storage)
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)

@@ -12,8 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from study import faults
 from study.config import METRICS
 from study.directory import StudyInfo
+from study.leftovers import work_prefix
 
 __all__ = ["tune_trial", "FINAL_KEYS"]
 
@@ -77,7 +79,7 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -
         return
     tracker.log_params(run_id, {**to_flat(cfg), **{f"search.{k}": v for k, v in params.items()}})
 
-    work = Path(tempfile.mkdtemp(prefix=f"scalefree-{trial_id}-"))
+    work = Path(tempfile.mkdtemp(prefix=f"{work_prefix(study.name)}{trial_id}-"))
     checkpoint_dir, artifact_dir = work / "checkpoint", work / "artifacts"
     restored = tune.get_checkpoint()
     if restored is not None:
@@ -88,6 +90,8 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -
     # checkpoint repeats them, with the same numbers since the checkpoint holds the RNG state)
     # are logged once.
     logged = tracker.last_step(run_id, tuple(f"{phase}_val_accuracy" for phase in PHASES))
+    last = cfg.total_epochs()
+    faults.point("trial_start")
 
     def report(row: dict) -> None:
         if int(row["step"]) > logged:
@@ -99,6 +103,8 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -
             )
         else:
             tune.report(_result(row, False))
+        step = int(row["step"])
+        faults.point("training" if step == 2 else "scoring" if step == last else "")
 
     started = time.time()
     try:

@@ -1,0 +1,241 @@
+"""The study driver, shared by launch and resume: data, Tune (fresh, restored or topped up),
+reconciliation of MLflow and Optuna, the report; and the parent run's end however the driver ends.
+
+A study can be interrupted anywhere and resumed:
+
+* during data generation or before Tune's first snapshot: there is no Tune state, or one that does
+  not know every trial; the trials Tune does not know are run by a new Tune experiment in the same
+  study directory (``tune-2``, ``tune-3``, …) and the same Optuna study, until ``num_samples``
+  trials have ended;
+* during training or scoring: the restored experiment continues each trial from its last epoch
+  checkpoint; a trial that finished just before the kill replays its MLflow run;
+* during the report: the restored experiment has nothing left to run and the report is made again.
+
+Ctrl-C (SIGINT) lets Tune save its state and stop its trials; the driver then ends the parent run as
+KILLED and raises ``KeyboardInterrupt`` (the CLI exits 130 with one line). Any other failure ends it
+as FAILED. ``resume`` reopens it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from study import faults
+from study.config import StudyConfig
+from study.directory import StudyInfo
+from trainables.config import to_flat
+
+__all__ = ["drive", "experiments", "StudyFailed"]
+
+METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
+ENDED = ("TERMINATED", "ERROR")  # Tune statuses of trials that will not run again
+
+
+class StudyFailed(RuntimeError):
+    """The study ran but produced nothing to report (every trial failed)."""
+
+
+def environment() -> None:
+    # The classic progress table (validated accuracy, α, robustness gain per trial).
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Per-epoch results carry the ASHA metric; objectives arrive only with the final result.
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "1")
+    # Every epoch checkpoints (resume continues from there); the snapshot-rate warning is noise here.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Snapshot Tune's experiment state every 2 s (default: adaptive, often tens of seconds), so a
+    # killed driver loses few trials; those it loses are run again by a top-up experiment.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
+
+
+def experiments(directory: Path) -> list[Path]:
+    """The study's Tune experiments in the order they were started: tune, tune-2, tune-3, …"""
+    found = [p for p in directory.glob("tune*") if (p / "tuner.pkl").is_file()]
+    return sorted(found, key=lambda p: int(p.name.partition("-")[2] or 1))
+
+
+def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict):
+    from ray import tune
+
+    from study.tune_trial import tune_trial
+
+    base = to_flat(cfg.trial)
+    base["threads"] = max(1, int(cfg.resources.cpus_per_trial))
+    resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
+    trainable = tune.with_parameters(tune_trial, base_flat=base, data=data, study=info)
+    return tune.with_resources(trainable, resources)
+
+
+def _run_config(cfg: StudyConfig, directory: Path, name: str):
+    from ray import tune
+
+    reporter = tune.CLIReporter(
+        metric_columns=METRIC_COLUMNS,
+        parameter_columns=["stages", "fc", "inverse_mode"],
+        max_report_frequency=20,
+    )
+    return tune.RunConfig(
+        name=name,
+        storage_path=str(directory),
+        failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
+        # Tune deletes checkpoints beyond num_to_keep from the worker, ahead of its own state
+        # snapshot: a driver killed in between resumes towards a deleted checkpoint. Keeping all
+        # (the default) makes kill -9 safe; the paper preset bounds it for its large nets.
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=cfg.search.keep_checkpoints or None),
+        progress_reporter=reporter,
+        verbose=1,
+    )
+
+
+def _new_experiment(cfg: StudyConfig, info: StudyInfo, data: dict, name: str, samples: int):
+    from ray import tune
+
+    from study.search import make_scheduler, make_searcher
+
+    return tune.Tuner(
+        _trainable(cfg, info, data),
+        tune_config=tune.TuneConfig(
+            search_alg=make_searcher(cfg, info.dir, info.name),
+            scheduler=make_scheduler(cfg),
+            num_samples=samples,
+            # Trial actors outlive their trial: the next one skips process start and imports.
+            reuse_actors=True,
+        ),
+        run_config=_run_config(cfg, info.dir, name),
+    )
+
+
+def _statuses(directory: Path) -> dict[str, str]:
+    """Tune trial id → status over every experiment of the study."""
+    from ray.tune import ExperimentAnalysis
+
+    statuses = {}
+    for path in experiments(directory):
+        try:
+            statuses |= {t.trial_id: t.status for t in ExperimentAnalysis(str(path)).trials}
+        except (ValueError, FileNotFoundError, RuntimeError):  # killed before its first snapshot
+            continue
+    return statuses
+
+
+def _data(cfg: StudyConfig, info: StudyInfo, tracker) -> dict:
+    """Generate (or find in the cache) the study's dataset once; every trial gets it by reference."""
+    import time
+
+    from study.data import generate_with_ray, load_splits
+
+    spec = cfg.trial.data
+    started = time.time()
+    faults.point("data")
+    generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=cfg.resources.data_workers or None)
+    splits = load_splits(spec, cfg.tracking.data_dir)
+    tracker.log_metrics(info.parent_run_id, {"data_seconds": time.time() - started})
+    return splits
+
+
+def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> None:
+    """Run (or continue) the study to its report; see the module docstring."""
+    from ray import tune
+
+    from study import leftovers
+
+    def record() -> None:  # Ray's agents start a moment after ray.init: recorded twice
+        if record_ray:
+            import ray
+
+            session = ray._private.worker._global_node.get_session_dir_path()
+            leftovers.record_ray(info.dir, session)
+
+    try:
+        record()
+        data = _data(cfg, info, tracker)
+        record()
+        done = experiments(info.dir)
+        if done:
+            print(f"[study] restoring {done[-1].name}", flush=True)
+            tuner = tune.Tuner.restore(
+                str(done[-1]),
+                trainable=_trainable(cfg, info, data),
+                resume_unfinished=True,
+                resume_errored=True,
+            )
+            _check_not_interrupted(tuner.fit())
+        while (missing := cfg.search.num_samples - _ended(info.dir)) > 0:
+            name = "tune" if not experiments(info.dir) else f"tune-{len(experiments(info.dir)) + 1}"
+            print(f"[study] {missing} trial(s) to run in {name}", flush=True)
+            _check_not_interrupted(_new_experiment(cfg, info, data, name, missing).fit())
+        _finish(info, tracker)
+    except BaseException as err:
+        interrupted = isinstance(err, KeyboardInterrupt)
+        why = "interrupted" if interrupted else f"{type(err).__name__}: {err}"
+        tracker.set_tags(info.parent_run_id, {"scalefree.driver_exit": why})
+        tracker.finish(info.parent_run_id, "KILLED" if interrupted else "FAILED")
+        raise
+
+
+def _ended(directory: Path) -> int:
+    return sum(status in ENDED for status in _statuses(directory).values())
+
+
+def _check_not_interrupted(results) -> None:
+    """Tune returns normally after Ctrl-C, with trials left unfinished: make that an interrupt."""
+    if results.num_terminated + results.num_errors < len(results):
+        raise KeyboardInterrupt
+
+
+def _finish(info: StudyInfo, tracker) -> None:
+    from study.report import report
+
+    statuses = _statuses(info.dir)
+    _reconcile(info, tracker, statuses)
+    errors = sum(status == "ERROR" for status in statuses.values())
+    print(f"[study] {len(statuses)} trials, {errors} failed", flush=True)
+    tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(statuses)})
+    if statuses and errors == len(statuses):
+        report(str(info.dir))
+        raise StudyFailed(
+            f"study: must finish at least one trial, but all {errors} failed (see the "
+            f"failure_reason tags of the runs under MLflow run {info.parent_run_id})."
+        )
+    faults.point("report")
+    report(str(info.dir))
+    tracker.finish(info.parent_run_id)
+
+
+def _reconcile(info: StudyInfo, tracker, statuses: dict[str, str]) -> None:
+    """Close what a killed or interrupted driver left open, so MLflow and Optuna agree.
+
+    * a trial lost with the driver (started after Tune's last snapshot) has a half-done MLflow run,
+      which is deleted (its replacement runs in a later experiment), and an Optuna trial still
+      RUNNING, marked FAIL;
+    * runs of trials Tune ended while their thread could not notice (an ASHA stop of a reused
+      actor) are closed as Tune ended them;
+    * a trial whose run FINISHED but whose Optuna record is not COMPLETE (Ctrl-C between the two)
+      gets a COMPLETE Optuna trial with its parameters and objective values.
+    """
+    import optuna
+
+    from study.optuna_search import complete_from_run
+    from study.tracking import TRIAL_TAG
+
+    finished = {}
+    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
+        trial_id = run.data.tags.get(TRIAL_TAG)
+        status = statuses.get(trial_id)
+        if status is None:
+            tracker.discard(run.info.run_id, "trial lost with the driver; rerun")
+            print(f"[study] removed the run of lost trial {trial_id}", flush=True)
+            continue
+        if run.info.status == "RUNNING":
+            if status == "TERMINATED":
+                tracker.set_tags(run.info.run_id, {"stopped_early": "true"})
+            tracker.finish(run.info.run_id, "FAILED" if status == "ERROR" else "KILLED")
+        elif run.info.status == "FINISHED":
+            finished[trial_id] = run
+    storage = f"sqlite:///{info.dir / 'optuna.db'}"
+    study = optuna.load_study(study_name=info.name, storage=storage)
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+    complete_from_run(study, finished)

@@ -1,0 +1,94 @@
+"""What a killed driver leaves behind, found again and removed by the next driver of the study.
+
+``ray.shutdown()`` stops a local Ray instance and ``tune_trial`` removes its work folder, but a
+driver killed with SIGKILL runs neither: Ray's agents (``ray::DashboardAgent``,
+``ray::RuntimeEnvAgent``) live on with parent PID 1, and trial work folders stay in the temporary
+directory. The driver therefore records, in the study directory, the processes of the Ray instance
+it started (PID and start time, so a reused PID is never touched) and its session folder; the next
+``launch``/``resume`` of the study (which holds the study's lock, so the recorder is dead) stops
+those processes and removes the folders. Linux ``/proc`` only; elsewhere nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+__all__ = ["RECORD", "work_prefix", "record_ray", "clean"]
+
+RECORD = "ray_processes.json"
+
+
+def work_prefix(study: str) -> str:
+    """Prefix of a trial's work folder in the temporary directory (one glob finds a study's)."""
+    return f"scalefree-{study}-"
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22: start time in clock ticks since boot
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def record_ray(directory: Path, session_dir: str | None) -> None:
+    """Record this driver's descendant processes and Ray's session folder in ``directory``."""
+    if not Path("/proc").is_dir():
+        return
+    processes = [(pid, _start_time(pid)) for pid in _descendants(os.getpid())]
+    record = {"session_dir": session_dir, "processes": [p for p in processes if p[1]]}
+    tmp = directory / f".{RECORD}.tmp"
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, directory / RECORD)
+
+
+def clean(directory: Path, study: str) -> list[str]:
+    """Stop the recorded processes of a dead driver, remove its Ray session folder and the study's
+    trial work folders; returns what was removed (for one log line)."""
+    removed = []
+    path = directory / RECORD
+    if path.is_file():
+        try:
+            record = json.loads(path.read_text())
+        except ValueError:
+            record = {}
+        for pid, started in record.get("processes", []):
+            if _start_time(pid) == started:  # the same process, not a reused PID
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    removed.append(f"process {pid}")
+                except OSError:
+                    pass
+        session = record.get("session_dir")
+        if session and Path(session).is_dir():
+            shutil.rmtree(session, ignore_errors=True)
+            removed.append(session)
+        path.unlink(missing_ok=True)
+    for folder in Path(tempfile.gettempdir()).glob(f"{work_prefix(study)}*"):
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(str(folder))
+    return removed
