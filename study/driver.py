@@ -48,6 +48,10 @@ def environment() -> None:
     # Snapshot Tune's experiment state every 2 s (default: adaptive, often tens of seconds), so a
     # killed driver loses few trials; those it loses are run again by a top-up experiment.
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
+    # Ctrl-C: Tune waits this long for trials to stop at their next report before it kills their
+    # actors (default 600 s, while an epoch may take minutes); the checkpoint of the last epoch is
+    # what resume continues from either way.
+    os.environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", "20")
 
 
 def experiments(directory: Path) -> list[Path]:
@@ -161,27 +165,50 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
                 resume_unfinished=True,
                 resume_errored=True,
             )
-            _check_not_interrupted(tuner.fit())
+            _fit(tuner)
+            _check_not_interrupted(done[-1])
         while (missing := cfg.search.num_samples - _ended(info.dir)) > 0:
             name = "tune" if not experiments(info.dir) else f"tune-{len(experiments(info.dir)) + 1}"
             print(f"[study] {missing} trial(s) to run in {name}", flush=True)
-            _check_not_interrupted(_new_experiment(cfg, info, data, name, missing).fit())
+            _fit(_new_experiment(cfg, info, data, name, missing))
+            _check_not_interrupted(info.dir / name)
         _finish(info, tracker)
     except BaseException as err:
         interrupted = isinstance(err, KeyboardInterrupt)
         why = "interrupted" if interrupted else f"{type(err).__name__}: {err}"
         tracker.set_tags(info.parent_run_id, {"scalefree.driver_exit": why})
         tracker.finish(info.parent_run_id, "KILLED" if interrupted else "FAILED")
+        for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
+            if (
+                run.info.status == "RUNNING"
+            ):  # its trial was stopped with the driver; resume reopens it
+                tracker.set_tags(run.info.run_id, {"scalefree.driver_exit": why})
+                tracker.finish(run.info.run_id, "KILLED")
         raise
+
+
+def _fit(tuner) -> None:
+    """``tuner.fit()``, then Ctrl-C interrupts Python again: Tune leaves its SIGINT handler (which
+    only sets an event for its own loop) installed when no signal came during the run."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        tuner.fit()
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _ended(directory: Path) -> int:
     return sum(status in ENDED for status in _statuses(directory).values())
 
 
-def _check_not_interrupted(results) -> None:
-    """Tune returns normally after Ctrl-C, with trials left unfinished: make that an interrupt."""
-    if results.num_terminated + results.num_errors < len(results):
+def _check_not_interrupted(experiment: Path) -> None:
+    """Tune returns normally after Ctrl-C, its state saved with trials left to run (PENDING, or
+    PAUSED): make that an interrupt. (The result grid in memory may already call them ended.)"""
+    from ray.tune import ExperimentAnalysis
+
+    if any(t.status not in ENDED for t in ExperimentAnalysis(str(experiment)).trials):
         raise KeyboardInterrupt
 
 

@@ -48,7 +48,7 @@ def _sessions() -> set[str]:
 def _stop_at(tmp_path: Path, name: str, point: str, sig: signal.Signals) -> int:
     """Launch the tiny study, wait until it reaches ``point``, send ``sig`` to its process group
     (what Ctrl-C in a terminal does), and return its exit code."""
-    marker = tmp_path / "paused"
+    marker, log = tmp_path / "paused", tmp_path / f"{name}.stderr"
     extra = {"SCALEFREE_PAUSE_AT": point, "SCALEFREE_PAUSE_FILE": str(marker)}
     if point == "trial_start":
         extra["TUNE_GLOBAL_CHECKPOINT_S"] = "100000"  # no experiment snapshot before the kill
@@ -58,13 +58,12 @@ def _stop_at(tmp_path: Path, name: str, point: str, sig: signal.Signals) -> int:
         cwd=tmp_path,
         env=env(**extra),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log.open("w"),  # a pipe nobody reads would fill up and block the driver
         start_new_session=True,
     )
     deadline = time.time() + 400
     while not marker.exists():
-        assert driver.poll() is None, f"ended before {point}: {driver.stderr.read()[-2000:]}"
+        assert driver.poll() is None, f"ended before {point}: {log.read_text()[-2000:]}"
         assert time.time() < deadline, f"never reached {point}"
         time.sleep(0.5)
     time.sleep(1.0)
@@ -75,12 +74,10 @@ def _stop_at(tmp_path: Path, name: str, point: str, sig: signal.Signals) -> int:
         os.killpg(driver.pid, signal.SIGKILL)
         pytest.fail(f"{sig.name} at {point}: the driver did not exit within 120 s")
     if sig == signal.SIGINT:
-        lines = [line for line in driver.stderr.read().splitlines() if line.startswith("scalefree")]
+        lines = [line for line in log.read_text().splitlines() if line.startswith("scalefree")]
         assert lines == [
             "scalefree: interrupted; `scalefree resume` continues where this stopped"
         ], lines
-    else:
-        driver.stderr.close()
     return driver.returncode
 
 
