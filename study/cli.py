@@ -58,8 +58,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_config(args: argparse.Namespace) -> int:
     from study.config import config_yaml, load_config
+    from study.launch import check_config
 
-    print(config_yaml(load_config(args.config, args.overrides)), end="")
+    cfg = load_config(args.config, args.overrides)
+    check_config(cfg)
+    print(config_yaml(cfg), end="")
     return 0
 
 

@@ -8,6 +8,7 @@ Every error names the key, the rule and the value.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +140,12 @@ def _validate_study(cfg: StudyConfig) -> None:
     if se.max_concurrent < 1:
         fail("search.max_concurrent", "must be >= 1", se.max_concurrent)
     if not se.objectives or any(o not in METRICS for o in se.objectives):
-        fail("search.objectives", f"must be a non-empty list of {METRICS}", list(se.objectives))
+        unknown = [o for o in se.objectives if o not in METRICS]
+        rule = "must be a non-empty list of final metrics, e.g. [validated_skill, alpha]"
+        if unknown:
+            close = ", ".join(difflib.get_close_matches(str(unknown[0]), METRICS, n=3))
+            rule += f" ({unknown[0]!r} is not one" + (f"; did you mean {close}?)" if close else ")")
+        fail("search.objectives", rule, list(se.objectives))
     if len(se.modes) != len(se.objectives) or any(m not in ("max", "min") for m in se.modes):
         fail(
             "search.modes",
@@ -174,6 +180,16 @@ def study_to_flat(cfg: StudyConfig) -> dict[str, object]:
     return flat
 
 
+def study_flat_redacted(cfg: StudyConfig) -> dict[str, object]:
+    """:func:`study_to_flat` with the password of ``tracking.uri`` redacted: what files and MLflow
+    params may hold."""
+    from study.tracking import redact
+
+    flat = study_to_flat(cfg)
+    flat["tracking.uri"] = redact(str(flat["tracking.uri"]))
+    return flat
+
+
 def study_from_flat(flat: dict[str, object]) -> StudyConfig:
     known = set(study_to_flat(StudyConfig()))
     unknown = sorted(set(flat) - known)
@@ -203,11 +219,37 @@ def _flatten_yaml(tree: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
+# YAML aliases per document: plenty for a config, and k aliases expand a document at most ~3^(k/3)
+# times (16: a few hundred), so a few hundred bytes cannot become gigabytes.
+MAX_ALIASES = 16
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses documents with more than :data:`MAX_ALIASES` aliases, so a
+    few hundred bytes of nested aliases cannot expand into gigabytes."""
+
+    def compose_document(self):
+        self._aliases = 0
+        return super().compose_document()
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (&anchor / *alias)")
+        return super().compose_node(parent, index)
+
+
+def safe_load(text: str) -> object:
+    """``yaml.safe_load`` with bounded alias expansion (:class:`_BoundedLoader`)."""
+    return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: Path) -> dict:
     try:
-        tree = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        tree = safe_load(path.read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
+        reason = str(err).splitlines()[0][:100] if str(err) else type(err).__name__
         fail("config", f"must be a readable YAML file ({reason})", str(path))
     if tree is None:
         return {}
@@ -221,7 +263,7 @@ def _parse_override(item: str) -> tuple[str, object]:
         fail("--set", "must look like key=value", item)
     key, raw = item.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
@@ -255,9 +297,10 @@ def _plain(value: object) -> object:
 
 
 def config_yaml(cfg: StudyConfig) -> str:
-    """The resolved config as nested YAML (loadable again with :func:`load_config`)."""
+    """The resolved config as nested YAML (loadable again with :func:`load_config`); a password in
+    ``tracking.uri`` is written as ``***`` (:func:`study.tracking.redact`)."""
     tree: dict = {}
-    for key, value in study_to_flat(cfg).items():
+    for key, value in study_flat_redacted(cfg).items():
         node = tree
         *parents, leaf = key.split(".")
         for part in parents:

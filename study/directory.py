@@ -39,7 +39,10 @@ class StudyInfo:
 
     def save(self) -> None:
         """Write ``study.json`` atomically (a kill never leaves half a file)."""
+        from study.tracking import redact
+
         stored = {k: v for k, v in dataclasses.asdict(self).items() if k != "dir"}
+        stored["tracking_uri"] = redact(self.tracking_uri)
         tmp = self.dir / f".{INFO_FILE}.tmp"
         tmp.write_text(json.dumps(stored, indent=2))
         os.replace(tmp, self.dir / INFO_FILE)
@@ -75,7 +78,12 @@ def study_dir_of(name_or_dir: str, studies_dir: str = "studies") -> Path:
 
 
 def read_study(name_or_dir: str) -> StudyInfo:
-    return StudyInfo.load(study_dir_of(name_or_dir))
+    """The study's :class:`StudyInfo`, with the real tracking URI (:func:`study.tracking.unredact`
+    when the stored one had its password removed)."""
+    from study.tracking import unredact
+
+    info = StudyInfo.load(study_dir_of(name_or_dir))
+    return dataclasses.replace(info, tracking_uri=unredact(info.tracking_uri))
 
 
 @contextlib.contextmanager

@@ -13,7 +13,13 @@ import contextlib
 import re
 from pathlib import Path
 
-from study.config import StudyConfig, config_yaml, load_config, study_to_flat
+from study.config import (
+    StudyConfig,
+    config_yaml,
+    load_config,
+    study_flat_redacted,
+    study_to_flat,
+)
 from study.directory import StudyInfo, driver_lock, read_study
 
 __all__ = ["launch", "resume", "preflight"]
@@ -21,11 +27,21 @@ __all__ = ["launch", "resume", "preflight"]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch: no trailing newline
 
 
+def check_config(cfg: StudyConfig) -> str:
+    """What `config` and `launch` both check beyond the config's own rules: the studies folder can
+    be written and the tracking store opens. Returns the tracking URI."""
+    from study.tracking import check_uri, resolve_uri
+
+    _check_writable(Path(cfg.tracking.studies_dir).resolve())
+    uri = resolve_uri(cfg.tracking.uri)
+    check_uri(uri)
+    return uri
+
+
 def preflight(cfg: StudyConfig, name: str, address: str | None) -> tuple[Path, str]:
     """Every check of a launch that needs no Ray and writes nothing: the name, the directory, the
     tracking store (opened), the cluster address. Returns (study directory, tracking URI)."""
     from study.cluster import check_address
-    from study.tracking import check_uri, resolve_uri
 
     if not _NAME.fullmatch(name):
         raise ValueError(f"--name: must be letters, digits, '_', '.' or '-', but got {name!r}.")
@@ -35,9 +51,7 @@ def preflight(cfg: StudyConfig, name: str, address: str | None) -> tuple[Path, s
         raise ValueError(
             f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}."
         )
-    _check_writable(studies)
-    uri = resolve_uri(cfg.tracking.uri)
-    check_uri(uri)
+    uri = check_config(cfg)
     if address:
         check_address(address)
     return directory, uri
@@ -162,7 +176,7 @@ def _log_parent_start(tracker, run_id: str, cfg: StudyConfig, directory: Path) -
 
     # The parent holds what every trial shares plus the search space; the architecture keys are
     # sampled per trial, so the preset's values for them were never run and are not logged.
-    flat = study_to_flat(cfg)
+    flat = study_flat_redacted(cfg)
     tracker.log_params(run_id, {k: v for k, v in flat.items() if k not in SEARCHED_KEYS})
     space = ", ".join(f"{k}={list(v)}" for k, v in flat.items() if k.startswith("space."))
     objectives = ", ".join(

@@ -84,11 +84,16 @@ def check_directions(cfg: StudyConfig, study_dir: Path, name: str) -> None:
     """A stored study with other objectives cannot be continued (OptunaSearch does not check)."""
     import optuna
 
-    storage = _storage(study_dir)
     try:
-        stored = optuna.load_study(study_name=name, storage=storage)
+        stored = optuna.load_study(study_name=name, storage=_storage(study_dir))
     except KeyError:
         return
+    except Exception as err:  # noqa: BLE001 - a damaged file surfaces as several SQLAlchemy errors
+        reason = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
+        raise ValueError(
+            f"study: must have a readable Optuna database ({reason}), but got "
+            f"{str(study_dir / 'optuna.db')!r}."
+        ) from None
     wanted = [
         optuna.study.StudyDirection.MAXIMIZE if m == "max" else optuna.study.StudyDirection.MINIMIZE
         for m in cfg.search.modes

@@ -12,14 +12,18 @@ from __future__ import annotations
 import math
 import os
 import re
-import socket
 import subprocess
 import time
+import typing
 from pathlib import Path
 from urllib.parse import urlparse
 
+from physics.checks import shown
+
 __all__ = [
     "Tracker",
+    "redact",
+    "unredact",
     "resolve_uri",
     "check_uri",
     "trial_name",
@@ -34,6 +38,7 @@ STUDY_TAG = "scalefree.study"
 COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
 COMPUTE_TAG = "scalefree.compute_interval"  # "start end" Unix seconds of a trial's run_trial
 PARETO_TAG = "scalefree.pareto"  # "true" on the trials of the study's Pareto front
+REDACTED = "***"  # stands for a password in stored and logged URIs
 MODEL_TRAINING_KIND = "custom_model_development"  # MLflow 3's experiment kind for runs, not traces
 
 
@@ -45,23 +50,86 @@ def resolve_uri(uri: str = "") -> str:
     return uri
 
 
-def check_uri(uri: str) -> None:
-    """Fail before anything starts when a tracking server does not answer."""
+def redact(uri: str) -> str:
+    """``uri`` with the password of its user part replaced by ``***`` (nothing else changes)."""
     parsed = urlparse(uri)
-    if parsed.scheme in ("http", "https"):
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            with socket.create_connection((parsed.hostname, port), timeout=3):
-                pass
-        except OSError as err:
-            reason = err.strerror or type(err).__name__
-            raise ValueError(
-                f"tracking.uri: must name a reachable MLflow server ({reason}), but got {uri!r}."
-            ) from None
-    elif parsed.scheme not in ("sqlite", "postgresql", "mysql", "file", "databricks"):
-        raise ValueError(
-            f"tracking.uri: must be sqlite:///, http(s):// or a database URI, but got {uri!r}."
-        )
+    if parsed.password is None:
+        return uri
+    user = parsed.username or ""
+    host = parsed.netloc.rpartition("@")[2]
+    return parsed._replace(netloc=f"{user}:{REDACTED}@{host}").geturl()
+
+
+def unredact(stored: str) -> str:
+    """The real URI for a stored (possibly redacted) one: itself, or ``MLFLOW_TRACKING_URI`` when
+    that is the same URI with its password; else one error line saying how to supply it."""
+    if REDACTED not in (urlparse(stored).password or ""):
+        return stored
+    given = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if given and redact(given) == stored:
+        return given
+    raise ValueError(
+        "tracking.uri: holds a password, which scalefree never stores; set MLFLOW_TRACKING_URI "
+        f"to the full URI to use this study, but got {stored!r}."
+    )
+
+
+def _fail_uri(rule: str, uri: str) -> typing.NoReturn:
+    raise ValueError(f"tracking.uri: {rule}, but got {shown(redact(uri))}.")
+
+
+def check_uri(uri: str) -> None:
+    """Open the tracking store far enough to know it works, before anything starts: a SQLite file
+    or its folder writable, a server that answers as MLflow, a database driver installed."""
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.partition("+")[0]
+    if scheme in ("http", "https"):
+        _check_server(uri)
+    elif scheme in ("sqlite", "file"):
+        path = Path(parsed.path if scheme == "file" else uri[len("sqlite:///") :])
+        if scheme == "sqlite" and not uri.startswith("sqlite:///"):
+            _fail_uri("must be sqlite:///RELATIVE or sqlite:////ABSOLUTE path", uri)
+        target = path if path.exists() else path.parent
+        if not (target.exists() and os.access(target, os.W_OK)):
+            _fail_uri("must name a file (or folder) we can write to", uri)
+    elif scheme in ("postgresql", "mysql", "mssql", "oracle"):
+        _check_driver(uri)
+    elif scheme != "databricks":
+        _fail_uri("must be sqlite:///, http(s):// or a database URI", uri)
+
+
+def _check_server(uri: str) -> None:
+    """A GET of the server's /health must answer OK (an MLflow server does; other servers 404)."""
+    import urllib.error
+    import urllib.request
+
+    parsed = urlparse(uri)
+    host = parsed.netloc.rpartition("@")[2]  # credentials travel in headers, not in this probe
+    url = parsed._replace(netloc=host).geturl().rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            ok = answer.status == 200 and answer.read(64).strip() == b"OK"
+    except urllib.error.HTTPError as err:
+        ok, reason = False, f"HTTP {err.code} on /health"
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", None) or getattr(err, "strerror", None) or err
+        _fail_uri(f"must name a reachable MLflow server ({str(reason)[:60]})", uri)
+    else:
+        reason = "its /health did not answer OK"
+    if not ok:
+        _fail_uri(f"must name an MLflow server ({reason})", uri)
+
+
+def _check_driver(uri: str) -> None:
+    """SQLAlchemy must find the URI's database driver (psycopg2 for postgresql://, …)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        make_url(uri).get_dialect().import_dbapi()
+    except ImportError as err:
+        _fail_uri(f"needs its database driver installed ({str(err)[:60]})", uri)
+    except Exception as err:  # noqa: BLE001 - SQLAlchemy raises several kinds for a bad URL
+        _fail_uri(f"must be a database URL SQLAlchemy understands ({type(err).__name__})", uri)
 
 
 class Tracker:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
-from study.tracking import Tracker, resolve_uri
+from study.tracking import Tracker, redact, resolve_uri
 
 __all__ = ["serve_ui", "ui_workers"]
 
@@ -34,7 +34,7 @@ def serve_ui(study: str | None, *, port: int = 5000) -> int:
         uri = info.tracking_uri
         link = f"#/experiments/{info.experiment_id}/runs"
     if urlparse(uri).scheme in ("http", "https"):
-        print(f"the study logs to a server: open {uri.rstrip('/')}/{link}")
+        print(f"the study logs to a server: open {redact(uri).rstrip('/')}/{link}")
         return 0
     if study:
         Tracker(uri).mark_model_training(info.experiment_id)
@@ -42,7 +42,7 @@ def serve_ui(study: str | None, *, port: int = 5000) -> int:
     cmd += ["--port", str(port), "--workers", str(ui_workers())]
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     server = subprocess.Popen(cmd, env=env, start_new_session=True)
-    print(f"MLflow UI for {uri}: http://127.0.0.1:{port}/{link}", flush=True)
+    print(f"MLflow UI for {redact(uri)}: http://127.0.0.1:{port}/{link}", flush=True)
 
     def stop(signum, _frame) -> None:
         raise KeyboardInterrupt

@@ -36,6 +36,7 @@ def max_stages(size: int) -> int:
     return int(math.floor(math.log2(size)))
 
 
+MAX_INT = 2**63 - 1  # any integer setting: what numpy, torch and SQLite hold
 MAX_SIZE = 64  # largest lattice side: the all-pairs Hamiltonian grows as size⁴
 MAX_STRUCTURES = 10_000_000  # per split: 10⁷ structures of 16×16 are ~40 GB of float64
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")  # torch device names a trial accepts
@@ -243,18 +244,21 @@ def _coerce(key: str, value: object, hint: object) -> object:
             return value.lower() in ("true", "1", "yes")
         fail(key, "must be true or false", value)
     if hint is int:
-        if isinstance(value, bool):
-            fail(key, "must be an integer", value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
+        number = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str):
             try:
-                return int(value)
+                number = int(value)
             except ValueError:
                 pass
-        fail(key, "must be an integer", value)
+        if number is None:
+            fail(key, "must be an integer", value)
+        if abs(number) > MAX_INT:
+            fail(key, f"must be an integer of at most {MAX_INT} in size", value)
+        return number
     if hint is float:
         if isinstance(value, bool):
             fail(key, "must be a number", value)

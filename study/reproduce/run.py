@@ -116,7 +116,7 @@ def reproduce(
     which runs them in-process one after the other)."""
     from study.cluster import check_address, connect
     from study.data import generate_with_ray, load_splits
-    from study.tracking import Tracker, check_uri, git_commit, resolve_uri
+    from study.tracking import Tracker, check_uri, git_commit, redact, resolve_uri
 
     spec = load_scale(scale)
     configs = reproduction_configs(scale)
@@ -133,7 +133,7 @@ def reproduce(
     run_id = tracker.create_run(tracker.experiment(EXPERIMENT), directory.name, tags)
     flat = {f"{run}.{k}": v for run, cfg in configs.items() for k, v in to_flat(cfg.trial).items()}
     tracker.log_params(run_id, {"scale": scale, **flat})
-    print(f"[reproduce] {scale}: {directory} (MLflow run {run_id} on {uri})", flush=True)
+    print(f"[reproduce] {scale}: {directory} (MLflow run {run_id} on {redact(uri)})", flush=True)
     start = time.perf_counter()
     timing = {}
     try:
@@ -157,7 +157,7 @@ def reproduce(
             "address": address,
             "commit": git_commit(),
             "run_id": run_id,
-            "uri": uri,
+            "uri": redact(uri),
             "mode": "Ray tasks" if parallel else "in-process, one after the other",
             "call": f"study.reproduce.reproduce(scale={scale!r}, address={address!r}, "
             f"out_dir={call_dir!r})",

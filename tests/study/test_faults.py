@@ -50,3 +50,19 @@ def test_asha_stopped_trials_are_marked_and_left_out_of_the_pareto_front(tmp_pat
     table = (tmp_path / "studies" / "asha" / "report" / "trials.csv").read_text().splitlines()
     on_front = [line.split(",")[0] for line in table[1:] if line.endswith("True")]
     assert set(on_front) <= {r.data.tags["scalefree.trial_id"] for r in finished}
+
+
+ALL_DIVERGE = (
+    "space: {stages: [1, 2], filters: [4, 8], fc: [32], batch_size: [32], lr: [1.0e35, 1.0e36]}\n"
+    "search: {num_samples: 2, max_concurrent: 2}\n"
+)
+
+
+def test_a_study_whose_every_trial_fails_exits_non_zero_with_one_line(tmp_path):
+    proc = cli(["launch", str(write_tiny(tmp_path, ALL_DIVERGE)), "--name", "dead"], tmp_path)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("scalefree")]
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert len(lines) == 1 and "must finish at least one trial, but all 2 failed" in lines[0]
+    client, info, runs = trial_runs(tmp_path, "dead")
+    assert client.get_run(info["parent_run_id"]).info.status == "FAILED"
+    assert len(runs) == 2 and all(r.info.status == "FAILED" for r in runs)
