@@ -125,6 +125,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_ui(args: argparse.Namespace) -> int:
     from study.ui import serve_ui
 
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port: must be a TCP port in [1, 65535], but got {args.port}.")
     return serve_ui(args.study, port=args.port)
 
 

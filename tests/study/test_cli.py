@@ -43,6 +43,9 @@ def _run(args, cwd):
         (["launch", "smoke", "--name", "ab\n"], "--name: must be letters"),
         (["launch", "smoke", "--set", "device=banana"], "device: must be auto, cpu, cuda"),
         (["launch", "smoke", "--set", "space.dropout=[nan,0.3]"], "space.dropout: must be [low"),
+        (["ui", "--port", "99999"], "--port: must be a TCP port"),
+        (["launch", "smoke", "--set", "tracking.uri=sqlite:////proc/x/m.db"], "must name a file"),
+        (["launch", "smoke", "--set", "search.num_samples=99999999999999999999999"], "at most"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_creates_nothing(args, fragment, tmp_path):
