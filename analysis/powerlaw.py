@@ -9,21 +9,8 @@ Why the xmin search is our own: ``powerlaw.Fit`` without ``xmin`` builds and fit
 object per distinct value, O(n²) in time. Measured on this project's 2-core machines: 5,000 values
 take ~3 s and 10⁴ values up to ~45 s, so the paper's 3200 realisations × 256 atoms = 819,200 values
 would take a day or more. :func:`fit_power_law` scans the candidates itself, vectorised with numpy
-(819,200 values: ~0.4 s for xmin and α, ~1.3 s with the comparisons; benchmarks/powerlaw_fit.py):
-
-* α(xmin) is in closed form, α = 1 + n_tail / Σ ln(x_i / xmin) (Clauset Eq. 3.1), from suffix sums
-  of ln x over the sorted data;
-* the KS distance of every candidate is first bounded from below, all candidates at once, by its
-  maximum over a sub-grid of evaluation points (every rank up to R from the top, geometric in rank
-  above, so a tail of m values is seen every ~m/R points); candidates whose bound exceeds the exact
-  distance of the most promising one are dropped, the grid is refined (R × 8) while many remain,
-  and the survivors are evaluated exactly in order of their bound (branch and bound). The result is
-  the exact minimum over the candidates, at a small fraction of the O(n·n_candidates) cost;
-* candidates are all distinct values leaving at least ``min_tail`` points in the tail (and an MLE α
-  inside ``alpha_range``) when there are at most ``n_candidates`` of them, otherwise a grid of
-  ``n_candidates`` of them, half evenly spaced in rank (quantiles), half geometric in tail size.
-  The KS distance varies by ~1/√n_tail between neighbouring candidates by chance alone, so a grid
-  of 1000 loses nothing measurable; the search is exact over the candidates it is given.
+(819,200 values: ~0.4 s for xmin and α, ~1.3 s with the comparisons; benchmarks/powerlaw_fit.py;
+:mod:`analysis.xmin_search` has the details).
 
 The KS distance uses the convention of Clauset's ``plfit`` and of ``powerlaw``: the empirical CDF of
 the tail at each distinct value is the fraction of tail values strictly below it.
@@ -40,6 +27,13 @@ comparisons with other heavy-tailed candidates. Two facts about ``powerlaw`` 2.0
   ample power).
 
 All of powerlaw's warnings are silenced inside those calls; results are checked here instead.
+
+Judgements live on :class:`PowerLawFit`. A fitted α alone says little: on a tail shorter than an
+octave the likelihood-ratio tests cannot decide, and Rayleigh draws above a fixed xmin fit α ≈ 5.5.
+So every fit carries its tail's length (``tail_decades``) and size (``n_tail``), and a tail is
+called heavy only if the power law beats the exponential significantly *and* the same test does not
+say the same of a light-tailed control of the same size above the same xmin (:data:`VERDICT_RULE`);
+otherwise the verdict is "too short to tell" (or "not heavy" when the exponential wins).
 """
 
 from __future__ import annotations
@@ -53,16 +47,33 @@ from dataclasses import dataclass, field
 import numpy as np
 import powerlaw
 
+from analysis.xmin_search import Sorted, eligible, fixed_fit, ks_exact
+from analysis.xmin_search import scan as scan_xmin
 from physics.checks import check_int
 
-__all__ = ["PowerLawFit", "fit_power_law", "exhaustive_xmin", "SIGNIFICANCE", "HEAVY_ALPHA_MAX"]
+__all__ = [
+    "PowerLawFit",
+    "fit_power_law",
+    "exhaustive_xmin",
+    "SIGNIFICANCE",
+    "HEAVY_ALPHA_MAX",
+    "VERDICT_RULE",
+]
 
 COMPARED = ("lognormal", "exponential", "truncated_power_law")
 SIGNIFICANCE = 0.1  # p of the likelihood-ratio comparisons (Clauset et al.)
 HEAVY_ALPHA_MAX = 6.0  # steeper tails are indistinguishable from bounded (seed-like) ones here
-_RANK_RESOLUTION = 2000  # first lower-bound grid: evaluation points ≤ tail rank / this apart
-_SURVIVORS = 16  # candidates evaluated exactly once the lower bounds have thinned them
-_CHUNK = 2_000_000  # elements per (candidates × evaluation points) block
+HEAVY, NOT_HEAVY, TOO_SHORT = "heavy", "not heavy", "too short to tell"
+VERDICT_RULE = (
+    f"a tail is heavy when the power law is significantly better than the exponential (R > 0, "
+    f"p < {SIGNIFICANCE:g}) and the same test does not say so of a light-tailed control (Rayleigh "
+    f"draws of the same size above the same xmin); not heavy when α > {HEAVY_ALPHA_MAX:g} or the "
+    "exponential is significantly better; otherwise too short to tell"
+)
+
+
+def _beats_exponential(r: float, p: float) -> bool:
+    return r > 0 and p < SIGNIFICANCE
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,10 @@ class PowerLawFit:
     # name → (R, p): normalised log-likelihood ratio power law vs name (R > 0 favours the power
     # law) and its significance; empty when not computed
     p_value: float | None = None  # bootstrap goodness of fit (Clauset §4.1); None if not computed
+    xmax: float = math.nan  # largest value: the tail spans log10(xmax / xmin) decades
+    control: tuple[float, float] | None = None
+    # (R, p) of power law vs exponential on a light-tailed control of the same size above the same
+    # xmin (Rayleigh draws, :func:`_control`); None when comparisons were not computed
 
     def ccdf(self, x: np.ndarray) -> np.ndarray:
         """Model P(X ≥ x) of the whole sample, (n_tail/n)·(x/xmin)^(1−α), for x ≥ xmin."""
@@ -86,6 +101,11 @@ class PowerLawFit:
         return self.n_tail / self.n * (x / self.xmin) ** (1.0 - self.alpha)
 
     # Judgements, the same everywhere (trial metrics, report, reproduction).
+
+    @property
+    def tail_decades(self) -> float:
+        """Length of the fitted tail, log10(xmax / xmin): below 0.3 it is less than an octave."""
+        return math.log10(self.xmax / self.xmin) if self.xmax > 0 else math.nan
 
     def preferred(self, significance: float = SIGNIFICANCE) -> list[str]:
         """Alternatives the likelihood ratio significantly prefers over the power law: R < 0 with
@@ -97,35 +117,25 @@ class PowerLawFit:
         return [n for n, (r, p) in self.comparisons.items() if r > 0 and p < significance]
 
     @property
+    def verdict(self) -> str:
+        """``heavy``, ``not heavy`` or ``too short to tell`` (see :data:`VERDICT_RULE`)."""
+        if not self.comparisons:
+            return TOO_SHORT
+        if self.alpha > HEAVY_ALPHA_MAX or "exponential" in self.preferred():
+            return NOT_HEAVY
+        control_passes = self.control is not None and _beats_exponential(*self.control)
+        if "exponential" in self.better_than() and self.control is not None and not control_passes:
+            return HEAVY
+        return TOO_SHORT
+
+    @property
     def heavy(self) -> bool:
-        """α ≤ :data:`HEAVY_ALPHA_MAX` and the exponential not preferred."""
-        return self.alpha <= HEAVY_ALPHA_MAX and "exponential" not in self.preferred()
+        return self.verdict == HEAVY
 
     @property
     def power_law_kept(self) -> bool:
         """Heavy, and no alternative significantly better."""
         return self.heavy and not self.preferred()
-
-
-@dataclass(frozen=True)
-class _Sorted:
-    """Sorted data and the prefix quantities every candidate needs, all (n,)."""
-
-    x: np.ndarray  # ascending
-    logx: np.ndarray
-    first: np.ndarray  # index of the first value equal to x[j] (ties share the empirical CDF)
-    suffix_log: np.ndarray  # Σ_{k ≥ j} ln x_k
-
-    @classmethod
-    def of(cls, values: np.ndarray) -> _Sorted:
-        x = np.sort(values)
-        logx = np.log(x)
-        suffix = np.cumsum(logx[::-1])[::-1]  # summed from the top: exact for small tails
-        return cls(x, logx, np.searchsorted(x, x, side="left"), suffix)
-
-    @property
-    def n(self) -> int:
-        return self.x.size
 
 
 @contextmanager
@@ -143,113 +153,6 @@ class _TruncatedPowerLaw(powerlaw.Truncated_Power_Law):
         self.D = self.D_plus = self.D_minus = self.V = self.Asquare = self.Kappa = math.nan
 
 
-def _closed_form_alpha(s: _Sorted, idx: np.ndarray) -> np.ndarray:
-    """α = 1 + m / Σ_{j ≥ i} ln(x_j / x_i) for tails starting at indices ``idx``; inf if degenerate."""
-    m = s.n - idx
-    denom = s.suffix_log[idx] - m * s.logx[idx]
-    with np.errstate(divide="ignore"):
-        return np.where(denom > 0, 1.0 + m / np.where(denom > 0, denom, 1.0), np.inf)
-
-
-def _ks_on(s: _Sorted, idx: np.ndarray, alpha: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """max over evaluation points ``cols`` in each tail of |P_fit − S_data|, for candidates (K,).
-
-    A lower bound of the KS distance; exact when ``cols`` holds every index of the tail.
-    """
-    out = np.empty(idx.size)
-    step = max(1, _CHUNK // max(cols.size, 1))
-    lx, first = s.logx[cols][None], s.first[cols][None]  # (1, C)
-    for start in range(0, idx.size, step):
-        i = idx[start : start + step, None]  # (k, 1)
-        a = alpha[start : start + step, None]
-        z = np.minimum((1.0 - a) * (lx - s.logx[i]), 0.0)  # ln (x/xmin)^(1−α), (k, C)
-        gap = np.abs(-np.expm1(z) - (first - i) / (s.n - i))
-        out[start : start + step] = np.where(cols[None] >= i, gap, 0.0).max(axis=1)
-    return out
-
-
-def _ks_exact(s: _Sorted, i: int, alpha: float) -> float:
-    return float(_ks_on(s, np.array([i]), np.array([alpha]), np.arange(i, s.n))[0])
-
-
-def _rank_grid(n: int, resolution: int) -> np.ndarray:
-    """Indices n − r for tail ranks r = 1..n: every r ≤ resolution, geometric above (ratio 1 + 1/R).
-
-    A candidate with m tail values then sees evaluation points at most ~m/R ranks apart, so its
-    lower bound is within ~1/R of its exact KS distance.
-    """
-    num = int(math.ceil(math.log(max(n, 2)) / math.log1p(1.0 / resolution))) + 1
-    ranks = np.unique(np.rint(np.geomspace(1, n, min(num, 10 * n))).astype(np.int64))
-    return n - ranks
-
-
-def _search(s: _Sorted, idx: np.ndarray, alpha: np.ndarray) -> tuple[int, float, float]:
-    """Exact argmin of the KS distance over candidates ``idx`` (ascending): (index, α, D).
-
-    Lower bounds on ever finer grids discard candidates that cannot beat the best exact distance
-    found so far; the few survivors are evaluated exactly in order of their bound.
-    """
-    resolution = _RANK_RESOLUTION
-    while True:
-        cols = np.union1d(idx, _rank_grid(s.n, resolution))
-        if cols.size >= s.n // 2:  # as cheap to be exact everywhere
-            exact = _ks_on(s, idx, alpha, np.arange(s.n))
-            k = int(np.argmin(exact))  # first minimum: the smallest xmin on ties
-            return int(idx[k]), float(alpha[k]), float(exact[k])
-        lower = _ks_on(s, idx, alpha, cols)
-        k = int(np.argmin(lower))
-        incumbent = _ks_exact(s, int(idx[k]), float(alpha[k]))
-        alive = lower < incumbent
-        alive[k] = True
-        idx, alpha, lower = idx[alive], alpha[alive], lower[alive]
-        if idx.size <= _SURVIVORS:
-            break
-        resolution *= 8
-    best = (-1, math.nan, math.inf)
-    for k in np.argsort(lower, kind="stable"):
-        if lower[k] > best[2]:
-            break
-        d = _ks_exact(s, int(idx[k]), float(alpha[k]))
-        if d < best[2] or (d == best[2] and idx[k] < best[0]):
-            best = (int(idx[k]), float(alpha[k]), d)
-    return best
-
-
-def _eligible(s: _Sorted, min_tail: int, alpha_range: tuple[float, float]):
-    """First index of every distinct value with ≥ min_tail values above and α inside alpha_range."""
-    starts = np.flatnonzero(np.r_[True, s.x[1:] != s.x[:-1]])
-    starts = starts[s.n - starts >= min_tail]
-    alpha = _closed_form_alpha(s, starts)
-    ok = (alpha > alpha_range[0]) & (alpha < alpha_range[1])
-    return starts[ok], alpha[ok]
-
-
-def _grid(count: int, tails: np.ndarray, n_candidates: int) -> np.ndarray:
-    """Positions into eligible candidates: half even in rank, half geometric in tail size."""
-    half = max(n_candidates // 2, 2)
-    even = np.rint(np.linspace(0, count - 1, half)).astype(np.int64)
-    sizes = np.geomspace(tails.min(), tails.max(), half)
-    # tails are descending in position; search on the reversed (ascending) array
-    geometric = count - 1 - np.clip(np.searchsorted(tails[::-1], sizes), 0, count - 1)
-    return np.unique(np.concatenate([even, geometric]))
-
-
-def _scan(
-    s: _Sorted, *, min_tail: int, n_candidates: int, alpha_range: tuple[float, float]
-) -> tuple[int, float, float]:
-    """Index of xmin in the sorted data, its closed-form α and KS distance."""
-    idx, alpha = _eligible(s, min_tail, alpha_range)
-    if idx.size == 0:
-        raise ValueError(
-            f"no candidate xmin leaves at least min_tail={min_tail} values with an MLE alpha inside "
-            f"alpha_range={alpha_range}; widen alpha_range or lower min_tail."
-        )
-    if idx.size > n_candidates:
-        pos = _grid(idx.size, s.n - idx, n_candidates)
-        idx, alpha = idx[pos], alpha[pos]
-    return _search(s, idx, alpha)
-
-
 def exhaustive_xmin(
     x: np.ndarray, *, min_tail: int = 50, alpha_range: tuple[float, float] = (1.0, 20.0)
 ) -> tuple[float, float, float]:
@@ -257,11 +160,11 @@ def exhaustive_xmin(
 
     O(n²); for checking the fast search of :func:`fit_power_law` on small samples.
     """
-    s = _Sorted.of(_check_values(x, min_tail))
-    idx, alpha = _eligible(s, min_tail, alpha_range)
+    s = Sorted.of(_check_values(x, min_tail))
+    idx, alpha = eligible(s, min_tail, alpha_range)
     if idx.size == 0:
         raise ValueError(f"no admissible xmin in x for min_tail={min_tail}, {alpha_range=}.")
-    distances = [_ks_exact(s, int(i), float(a)) for i, a in zip(idx, alpha, strict=True)]
+    distances = [ks_exact(s, int(i), float(a)) for i, a in zip(idx, alpha, strict=True)]
     k = int(np.argmin(distances))
     return float(s.x[idx[k]]), float(alpha[k]), float(distances[k])
 
@@ -306,20 +209,8 @@ def _check_alpha_range(alpha_range: object) -> tuple[float, float]:
     return lo, hi
 
 
-def _fixed_fit(s: _Sorted, xmin: float) -> tuple[int, float, float]:
-    """(index of the first value ≥ xmin, closed-form α, exact D) for a given xmin."""
-    i = int(np.searchsorted(s.x, xmin, side="left"))
-    log_ratio = s.logx[i:] - math.log(xmin)  # (m,)
-    total = float(log_ratio.sum())
-    if total <= 0:
-        return i, math.inf, math.inf
-    alpha = 1.0 + log_ratio.size / total
-    gap = np.abs(-np.expm1((1.0 - alpha) * log_ratio) - (s.first[i:] - i) / log_ratio.size)
-    return i, alpha, float(gap.max())
-
-
-def _check_xmin(s: _Sorted, xmin: object, min_tail: int, alpha_range) -> tuple[int, float, float]:
-    """:func:`_fixed_fit` of a user's xmin, after checking the tail it leaves and its α."""
+def _check_xmin(s: Sorted, xmin: object, min_tail: int, alpha_range) -> tuple[int, float, float]:
+    """:func:`fixed_fit` of a user's xmin, after checking the tail it leaves and its α."""
     if not (isinstance(xmin, (int, float, np.floating, np.integer)) and math.isfinite(xmin)):
         raise ValueError(f"xmin must be a finite number, but got {xmin=}.")
     if xmin <= 0:
@@ -330,7 +221,7 @@ def _check_xmin(s: _Sorted, xmin: object, min_tail: int, alpha_range) -> tuple[i
             f"x must hold at least min_tail={min_tail} values >= xmin, but got {n_tail} values "
             f">= {xmin=}."
         )
-    i, alpha, ks = _fixed_fit(s, float(xmin))
+    i, alpha, ks = fixed_fit(s, float(xmin))
     if not alpha_range[0] < alpha < alpha_range[1]:
         raise ValueError(
             f"the MLE alpha above {xmin=} must lie inside {alpha_range=}, but got alpha={alpha}."
@@ -340,19 +231,19 @@ def _check_xmin(s: _Sorted, xmin: object, min_tail: int, alpha_range) -> tuple[i
 
 def _synthetic_ks(data: np.ndarray, xmin: float | None, scan: dict) -> float:
     """KS distance of the best fit to a synthetic set: same xmin search, or the fixed xmin."""
-    s = _Sorted.of(data)
+    s = Sorted.of(data)
     try:
         if xmin is None:
-            return _scan(s, **scan)[2]
+            return scan_xmin(s, **scan)[2]
         if s.n - np.searchsorted(s.x, xmin, side="left") < scan["min_tail"]:
             return math.inf
-        return _fixed_fit(s, xmin)[2]
+        return fixed_fit(s, xmin)[2]
     except ValueError:  # no admissible power law at all: a worse fit than the data's
         return math.inf
 
 
 def _bootstrap_p(
-    s: _Sorted,
+    s: Sorted,
     i: int,
     xmin: float,
     alpha: float,
@@ -399,6 +290,25 @@ def _comparisons(
     return out
 
 
+def _control(
+    n: int, n_tail: int, xmin: float, alpha_range, compare_max: int, rng
+) -> tuple[float, float] | None:
+    """(R, p) of power law vs exponential on a light-tailed control: n Rayleigh draws scaled so
+    that the expected share above ``xmin`` is the data's (n_tail/n), fitted above the same xmin.
+    A test that calls this control a power law cannot tell one from a short light tail."""
+    share = min(n_tail / n, 0.999)
+    sigma = xmin / math.sqrt(-2.0 * math.log(share))  # P(R ≥ xmin) = exp(−xmin²/2σ²) = share
+    draws = sigma * np.sqrt(-2.0 * np.log1p(-rng.random(n)))  # Rayleigh by inverse CDF
+    tail = draws[draws >= xmin]
+    if tail.size < 2 or np.ptp(tail) == 0:
+        return None
+    tail = rng.choice(tail, compare_max, replace=False) if tail.size > compare_max else tail
+    with _quiet():
+        fit = powerlaw.Fit(tail, xmin=xmin, parameter_ranges={"alpha": alpha_range}, verbose=0)
+        r, p = fit.distribution_compare("power_law", "exponential", normalized_ratio=True)
+    return float(r), float(p)
+
+
 def fit_power_law(
     x: np.ndarray,
     *,
@@ -428,10 +338,10 @@ def fit_power_law(
     n_boot = _check_int("n_boot", n_boot, 0)
     compare_max = _check_int("compare_max", compare_max, min_tail)
     alpha_range = _check_alpha_range(alpha_range)
-    s = _Sorted.of(_check_values(x, min_tail))
+    s = Sorted.of(_check_values(x, min_tail))
     scan = {"min_tail": min_tail, "n_candidates": n_candidates, "alpha_range": alpha_range}
     if xmin is None:
-        i, alpha0, ks0 = _scan(s, **scan)
+        i, alpha0, ks0 = scan_xmin(s, **scan)
     else:
         i, alpha0, ks0 = _check_xmin(s, xmin, min_tail, alpha_range)
     tail, chosen = s.x[i:], float(xmin) if xmin is not None else float(s.x[i])
@@ -442,9 +352,10 @@ def fit_power_law(
     if not (math.isfinite(alpha) and math.isfinite(ks)):
         raise ValueError(f"powerlaw could not fit x above xmin={chosen}: alpha={alpha}, D={ks}.")
     rng = np.random.default_rng(seed)
-    comparisons = (
-        _comparisons(fit, tail, chosen, list(alpha_range), compare_max, rng) if compare else {}
-    )
+    comparisons, control = {}, None
+    if compare:
+        comparisons = _comparisons(fit, tail, chosen, list(alpha_range), compare_max, rng)
+        control = _control(s.n, int(tail.size), chosen, list(alpha_range), compare_max, rng)
     p_value = None
     if n_boot:
         p_value = _bootstrap_p(
@@ -458,4 +369,15 @@ def fit_power_law(
             fixed_xmin=xmin is not None,
             scan=scan,
         )
-    return PowerLawFit(alpha, chosen, ks, int(tail.size), s.n, sigma, comparisons, p_value)
+    return PowerLawFit(
+        alpha,
+        chosen,
+        ks,
+        int(tail.size),
+        s.n,
+        sigma,
+        comparisons,
+        p_value,
+        xmax=float(s.x[-1]),
+        control=control,
+    )

@@ -7,7 +7,6 @@ import powerlaw
 import pytest
 
 import analysis
-import analysis.powerlaw as pl_module
 
 
 def pareto(rng, alpha, n, xmin=1.0):
@@ -89,14 +88,16 @@ def test_fast_search_matches_brute_force_on_a_small_sample():
 
 def test_pruned_search_is_exact_over_its_candidates(monkeypatch):
     # Lower bounds on a coarse rank grid and branch and bound must not change the argmin.
-    monkeypatch.setattr(pl_module, "_RANK_RESOLUTION", 8)
-    monkeypatch.setattr(pl_module, "_SURVIVORS", 2)
+    from analysis import xmin_search
+
+    monkeypatch.setattr(xmin_search, "_RANK_RESOLUTION", 8)
+    monkeypatch.setattr(xmin_search, "_SURVIVORS", 2)
     x, _ = with_body(np.random.default_rng(4), 3.79, 6_000)
-    s = pl_module._Sorted.of(x)
-    idx, alpha = pl_module._eligible(s, 50, (1.0, 20.0))
+    s = xmin_search.Sorted.of(x)
+    idx, alpha = xmin_search.eligible(s, 50, (1.0, 20.0))
     idx, alpha = idx[::40], alpha[::40]  # candidates sparse enough for the pruned path
-    i, a, d = pl_module._search(s, idx, alpha)
-    exact = [pl_module._ks_exact(s, int(j), float(b)) for j, b in zip(idx, alpha, strict=True)]
+    i, a, d = xmin_search.branch_and_bound(s, idx, alpha)
+    exact = [xmin_search.ks_exact(s, int(j), float(b)) for j, b in zip(idx, alpha, strict=True)]
     k = int(np.argmin(exact))
     assert (i, a) == (int(idx[k]), float(alpha[k]))
     assert d == exact[k]
@@ -195,3 +196,22 @@ def test_bad_input_raises_naming_the_argument(x, kwargs, match):
 def test_exhaustive_xmin_rejects_inadmissible_input():
     with pytest.raises(ValueError, match="no admissible xmin"):
         analysis.exhaustive_xmin(np.arange(1.0, 101.0), alpha_range=(1.0, 1.01))
+
+
+def test_a_rayleigh_sample_with_a_sub_octave_tail_is_not_called_heavy():
+    # Rule: light-tailed draws above a fixed xmin fit a finite α, but the verdict is not "heavy".
+    rng = np.random.default_rng(3)
+    values = rng.rayleigh(0.2, 5_000)  # the tail above 0.432 ends near 0.8, as the paper's does
+    fit = analysis.fit_power_law(values, xmin=0.432)
+    assert fit.tail_decades < 0.3 and fit.n_tail > 100
+    assert not fit.heavy and fit.verdict in ("not heavy", "too short to tell"), fit
+
+
+def test_an_exact_power_law_over_two_decades_is_heavy():
+    # Rule: Pareto draws (α = 2.5) spanning two decades beat the exponential, and the Rayleigh
+    # control of the same size does not: the verdict is "heavy".
+    rng = np.random.default_rng(4)
+    values = (1.0 - rng.random(5_000)) ** (-1.0 / 1.5)
+    fit = analysis.fit_power_law(values, xmin=1.0)
+    assert fit.tail_decades > 2.0
+    assert fit.verdict == "heavy" and fit.heavy, (fit.comparisons, fit.control)
