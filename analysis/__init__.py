@@ -25,11 +25,14 @@ from analysis.figures import (
 from analysis.linear import LinearSPR, accuracy, dos_targets, pair_distance_features
 from analysis.powerlaw import PowerLawFit, exhaustive_xmin, fit_power_law
 from analysis.robustness import (
+    ISOLATION_DISTANCE,
+    SMALL_M,
     RobustnessGain,
     attack_perturbations,
     attack_sensitivity,
     gini,
     hub_gini,
+    isolated_fraction,
     mode_perturbation,
     robustness_gain,
 )
@@ -44,6 +47,9 @@ __all__ = [
     "LinearSPR",
     "PowerLawFit",
     "RobustnessGain",
+    "ISOLATION_DISTANCE",
+    "SMALL_M",
+    "isolated_fraction",
     "SpectraShift",
     "accuracy",
     "alpha_vs_realisations",

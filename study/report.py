@@ -30,7 +30,10 @@ COLUMNS = (
     ("retrieval_accuracy", "retrieval"),
     ("validated_skill", "val_skill"),
     ("alpha", "alpha"),
+    ("tail_decades", "decades"),
     ("robustness_gain", "gain"),
+    ("robustness_small_m", "gain_m<32"),
+    ("isolated_fraction", "isolated"),
 )
 
 
@@ -46,7 +49,7 @@ def pareto_mask(values: np.ndarray, modes: list[str]) -> np.ndarray:
 
 def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
     """One row per trial run of the study: status, architecture, tags and final metrics."""
-    from study.tracking import COLLAPSED_TAG
+    from study.tracking import COLLAPSED_TAG, VERDICT_TAG
 
     rows = []
     for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
@@ -57,6 +60,7 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         row["stages"] = int(run.data.params.get("forward.stages", "0"))
         row["inverse_mode"] = run.data.params.get("inverse.mode", "")
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
+        row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
         row.update(run.data.metrics)
         rows.append(row)
@@ -167,11 +171,16 @@ def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarra
         f"study {name}: {len(rows)} trials, {len(done) + len(collapsed)} finished, "
         f"{len(collapsed)} collapsed; Pareto front (*) on {objectives}:"
     )
-    print(f"{'trial':<22}{'stages':>7}{'mode':>10}" + "".join(f"{h:>11}" for _, h in COLUMNS))
+    head = f"{'trial':<22}{'stages':>7}{'mode':>10}" + "".join(f"{h:>11}" for _, h in COLUMNS)
+    print(head + "  tail")
     for r, on_front in zip(done, front, strict=True):
         cells = "".join(f"{r.get(c, math.nan):>11.4f}" for c, _ in COLUMNS)
         mark = "*" if on_front else " "
-        print(f"{mark}{r['trial']:<21}{r['stages']:>7}{r['inverse_mode']:>10}{cells}")
+        flags = [r.get("alpha_verdict") or "no fit"]
+        if r.get("isolated_fraction", 0.0) > 0:
+            flags.append("gain with isolated atoms")
+        line = f"{mark}{r['trial']:<21}{r['stages']:>7}{r['inverse_mode']:>10}{cells}"
+        print(f"{line}  {'; '.join(flags)}")
     if collapsed:
         print(f"left out of the front: {len(collapsed)} collapsed trial(s)")
         for r in collapsed:
@@ -179,7 +188,9 @@ def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarra
     print(
         "skills: d2l_skill = 1 - MAPE(D2L)/MAPE(oracle on the true (rho, sigma)); "
         "val_skill = 1 - MAPE(validated)/MAPE(fresh Eq. 5 at the nearest training (rho, sigma)); "
-        "> 0 beats the baseline."
+        "> 0 beats the baseline. gain: geometric mean over the attacked pairs (gain_m<32 on the "
+        "most localised modes); isolated: share of attacked designs' atoms with no neighbour within "
+        "2 lattice periods. tail: the power-law verdict on Δr (heavy needs more than the fit's α)."
     )
 
 
@@ -214,7 +225,7 @@ def report(name_or_dir: str) -> Path:
         else np.array([], bool)
     )
     header = ["trial", "status", "stages", "inverse_mode", *(c for c, _ in COLUMNS)]
-    header += ["collapsed", "collapsed_reason", "pareto"]
+    header += ["alpha_verdict", "collapsed", "collapsed_reason", "pareto"]
     with open(out / "trials.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)

@@ -37,6 +37,7 @@ TRIAL_TAG = "scalefree.trial_id"
 STUDY_TAG = "scalefree.study"
 COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
 COMPUTE_TAG = "scalefree.compute_interval"  # "start end" Unix seconds of a trial's run_trial
+VERDICT_TAG = "scalefree.alpha_verdict"  # heavy / not heavy / too short to tell (PowerLawFit)
 PARETO_TAG = "scalefree.pareto"  # "true" on the trials of the study's Pareto front
 REDACTED = "***"  # stands for a password in stored and logged URIs
 MODEL_TRAINING_KIND = "custom_model_development"  # MLflow 3's experiment kind for runs, not traces

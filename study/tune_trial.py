@@ -54,7 +54,7 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -
     from ray.tune import Checkpoint
 
     from study.search import apply_params
-    from study.tracking import COLLAPSED_TAG, COMPUTE_TAG, Tracker, trial_name
+    from study.tracking import COLLAPSED_TAG, COMPUTE_TAG, VERDICT_TAG, Tracker, trial_name
     from trainables.config import from_flat, to_flat
     from trainables.trial import run_trial
 
@@ -122,6 +122,8 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -
         tags = {COMPUTE_TAG: f"{started:.3f} {ended:.3f}"}
         if final.get("collapsed_reason"):
             tags[COLLAPSED_TAG] = final["collapsed_reason"]
+        if final.get("alpha_verdict"):
+            tags[VERDICT_TAG] = final["alpha_verdict"]
         tracker.set_tags(run_id, tags)
         tracker.log_artifacts(run_id, artifact_dir)
         tracker.finish(run_id)

@@ -45,7 +45,7 @@ __all__ = [
     "Scores",
 ]
 
-POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail")
+POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail", "tail_decades")
 # The final metrics every trial reports (the project's public contract), then the extras.
 CONTRACT_METRICS = (
     "d2l_accuracy",
@@ -75,6 +75,10 @@ EXTRA_METRICS = (
     "forward_input_gradient",
     "design_spread",
     "inverse_val_change",
+    "robustness_log10_gain",
+    "robustness_small_m",
+    "robustness_pairs",
+    "isolated_fraction",
 )
 
 
@@ -90,11 +94,16 @@ def _fit_or_nan(fit, values: np.ndarray, names: dict[str, str]) -> dict[str, obj
 
 
 def power_law_metrics(displacements: np.ndarray) -> dict[str, object]:
-    """alpha, xmin, ks_distance, n_tail of the Δr distribution of structures (n, 2, L, L)."""
+    """alpha, xmin, ks_distance, n_tail, tail_decades of the Δr distribution of structures
+    (n, 2, L, L), and ``alpha_verdict`` (heavy / not heavy / too short to tell, a text)."""
     import analysis
 
     values = analysis.displacement_magnitudes(displacements)
-    return _fit_or_nan(analysis.fit_power_law, values, {k: k for k in POWER_LAW_KEYS})
+    try:
+        fit = analysis.fit_power_law(values)
+    except ValueError as err:
+        return {**{k: math.nan for k in POWER_LAW_KEYS}, "alpha_reason": str(err)}
+    return {k: float(getattr(fit, k)) for k in POWER_LAW_KEYS} | {"alpha_verdict": fit.verdict}
 
 
 def seed_alpha(displacements: np.ndarray) -> dict[str, object]:
@@ -122,8 +131,10 @@ def attack_metrics(
     seed: int,
     device: str | torch.device | None = None,
 ) -> tuple[dict[str, float], object]:
-    """robustness_gain (seed vs generated), hub_gini and hub_gini_seed from one set of attacks:
-    the δ maps (n, N) come with the gain, so every structure is attacked once. Also returns the
+    """robustness_gain (seed vs generated, geometric mean over pairs; its log10, the m < 32 ratio and
+    the number of pairs beside it), isolated_fraction of the attacked designs, hub_gini and
+    hub_gini_seed from one set of attacks: the δ maps (n, N) come with the gain, so every structure
+    is attacked once. Also returns the
     :class:`analysis.RobustnessGain` (δ maps for the trial's figures)."""
     import analysis
 
@@ -131,6 +142,10 @@ def attack_metrics(
     result = analysis.robustness_gain(seeds, generated, strength=strength, seed=seed, device=dev)
     metrics = {
         "robustness_gain": float(result.gain),
+        "robustness_log10_gain": float(result.log10_gain),
+        "robustness_small_m": float(result.small_m_gain),
+        "robustness_pairs": float(result.per_pair.size),
+        "isolated_fraction": analysis.isolated_fraction(generated),
         "hub_gini": float(analysis.hub_gini(result.generated_delta)),
         "hub_gini_seed": float(analysis.hub_gini(result.seed_delta)),
     }

@@ -287,14 +287,18 @@ def _row_robustness(ctx: Context) -> Finding:
     r, t = ctx.main.measures.robustness, ctx.main.config
     seed_dw, gen_dw = float(r.seed_curve.mean()), float(r.generated_curve.mean())
     gain = r.gain
+    isolated = ctx.main.metrics.get("isolated_fraction", math.nan)
     why = (
-        f"gain {num(gain)} (mean log10 {r.log10_gain:+.2f}) over {r.per_pair.size} pairs at ρa "
-        f"{t.score.attack_strength:g}: mean |Δw| seeds {seed_dw:.2e} vs generated {gen_dw:.2e}; "
-        f"the generated Δr here is {ctx.main.measures.fit.tail()}"
+        f"gain {num(gain)} (geometric mean, log10 {r.log10_gain:+.2f}; m < 32: "
+        f"{num(r.small_m_gain)}) over {r.per_pair.size} pairs at ρa {t.score.attack_strength:g}: "
+        f"mean |Δw| seeds {seed_dw:.2e} vs generated {gen_dw:.2e}; isolated atoms "
+        f"{pct(isolated)}; the generated Δr here is {ctx.main.measures.fit.tail()}"
     )
     return Finding(
         "Δw 2–4 orders of magnitude smaller (gain 1e2–1e4)",
-        f"gain {num(gain)} (mean log10 {r.log10_gain:+.2f}, {r.per_pair.size} pairs, ρa {t.score.attack_strength:g})",
+        f"gain {num(gain)} (geometric mean, log10 {r.log10_gain:+.2f}; m < 32: "
+        f"{num(r.small_m_gain)}; {r.per_pair.size} pairs, ρa {t.score.attack_strength:g}; "
+        f"isolated atoms {pct(isolated)})",
         ctx.others(lambda x: f"gain {num(x.metrics['robustness_gain'])}"),
         f"mean |Δw| seeds {seed_dw:.2e}, generated {gen_dw:.2e}",
         rules.robustness(gain),
@@ -302,6 +306,7 @@ def _row_robustness(ctx: Context) -> Finding:
         {
             "robustness_gain": gain,
             "robustness_log10_gain": r.log10_gain,
+            "robustness_small_m": r.small_m_gain,
             "mean_dw_seed": seed_dw,
             "mean_dw_generated": gen_dw,
         },
@@ -380,7 +385,7 @@ def _row_seeds(ctx: Context) -> Finding:
         f"{sf.short()}, {sf.tail()}; {sf.comparisons()}",
         "the same seeds in every run (the test targets)",
         f"generated: {gen.short()}, {gen.tail()}",
-        rules.seeds(sf.law is not None, sf.heavy, bool(sf.preferred()), sf.alpha, gen.alpha),
+        rules.seeds(sf.law is not None, sf.verdict, bool(sf.preferred()), sf.alpha, gen.alpha),
         why + ".",
         {"alpha_seed": sf.alpha, "xmin_seed": sf.xmin},
     )

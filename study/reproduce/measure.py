@@ -21,6 +21,7 @@ from study.reproduce.paper import (
     LOW_ACCURACY,
     MIN_STRUCTURES,
     MIN_SUBSET,
+    SIGNIFICANCE,
     SPECTRA_ACCURACY,
     SPECTRA_MAX,
     SUBSET_FRACTION,
@@ -57,22 +58,42 @@ class Fit:
         return self.law is not None and self.law.heavy
 
     @property
+    def verdict(self) -> str:
+        return self.law.verdict if self.law is not None else "no fit"
+
+    @property
     def power_law_kept(self) -> bool:
         return self.law is not None and self.law.power_law_kept
 
     def short(self, xname: str = "Δr_min") -> str:
         if self.law is None:
             return f"n/a ({self.reason})"
-        return f"α {self.alpha:.2f} ± {self.law.sigma:.2f}, {xname} {self.xmin:.3g}"
+        law = self.law
+        return (
+            f"α {self.alpha:.2f} ± {law.sigma:.2f}, {xname} {self.xmin:.3g} "
+            f"({law.n_tail} in a tail of {law.tail_decades:.2f} decades)"
+        )
 
     def tail(self) -> str:
+        """The verdict of :attr:`analysis.PowerLawFit.verdict`, with what decided it."""
         if self.law is None:
             return f"no fit ({self.reason})"
-        better = self.preferred()
-        if self.heavy:
+        verdict, better = self.law.verdict, self.preferred()
+        if verdict == "heavy":
             return "heavy tailed" + (f" ({', '.join(better)} preferred)" if better else "")
-        why = "exponential preferred" if "exponential" in better else f"α > {HEAVY_ALPHA_MAX:g}"
-        return f"not heavy tailed ({why})"
+        if verdict == "not heavy":
+            why = "exponential preferred" if "exponential" in better else f"α > {HEAVY_ALPHA_MAX:g}"
+            return f"not heavy tailed ({why})"
+        if not self.law.comparisons:
+            return "too short to tell (no comparisons)"
+        control = self.law.control
+        told = control is not None and control[0] > 0 and control[1] < SIGNIFICANCE
+        why = (
+            "a Rayleigh control of the same size passes the same test"
+            if told
+            else "the power law does not beat the exponential significantly"
+        )
+        return f"too short to tell ({why}; {self.law.tail_decades:.2f} decades)"
 
     def comparisons(self) -> str:
         if self.law is None or not self.law.comparisons:

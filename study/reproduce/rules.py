@@ -176,14 +176,16 @@ def one_pool(heavy_3: bool, heavy_1: bool, alpha_3: float, alpha_1: float) -> st
 
 
 SEEDS_TEXT = (
-    "reproduced if the seeds' tail is not heavy or an alternative is preferred over the "
-    f"power law; partly if the seeds' α exceeds the generated α by > {ALPHA_TOLERANCE}"
+    "reproduced if the seeds' tail is judged not heavy or an alternative is preferred over the "
+    "power law (a tail too short to tell shows nothing); partly if the seeds' α exceeds the "
+    f"generated α by > {ALPHA_TOLERANCE}"
 )
 
 
-def seeds(fitted: bool, heavy: bool, preferred: bool, alpha_seed: float, alpha_gen: float) -> str:
-    """``fitted``: the seeds' tail could be fitted; ``preferred``: some alternative is preferred."""
-    ruled_out = fitted and (not heavy or preferred)
+def seeds(fitted: bool, tail: str, preferred: bool, alpha_seed: float, alpha_gen: float) -> str:
+    """``fitted``: the seeds' tail could be fitted; ``tail``: its PowerLawFit.verdict;
+    ``preferred``: some alternative is preferred over the power law."""
+    ruled_out = fitted and (tail == "not heavy" or preferred)
     lighter = math.isfinite(alpha_seed) and math.isfinite(alpha_gen)
     lighter = lighter and alpha_seed > alpha_gen + ALPHA_TOLERANCE
     return verdict(ruled_out, lighter)

@@ -58,19 +58,23 @@ def test_delta_vanishes_linearly_with_attack_strength(structures):
 def test_structure_compared_with_itself_has_gain_exactly_one(structures):
     # Same structures, same attack directions: identical |Δw|, ratio exactly 1.
     result = analysis.robustness_gain(structures, structures, strength=0.02, seed=4)
-    assert result.gain == 1.0 and result.log10_gain == 0.0
+    assert result.gain == 1.0 and result.log10_gain == 0.0 and result.small_m_gain == 1.0
     assert np.all(result.per_pair == 1.0)
     np.testing.assert_array_equal(result.seed_curve, result.generated_curve)
     np.testing.assert_array_equal(result.seed_delta, result.generated_delta)
 
 
-def test_gain_is_mean_ratio_of_pair_perturbations(structures, others):
+def test_gain_is_the_geometric_mean_of_pair_ratios(structures, others):
+    # Rule: one pair with a huge ratio cannot carry the gain (the arithmetic mean over 2–8 pairs
+    # is that pair's number); the geometric mean is 10^(mean log10 ratio).
     result = analysis.robustness_gain(structures, others, strength=0.02, seed=5)
     seed_dw = analysis.attack_perturbations(structures, strength=0.02, seed=5)
     other_dw = analysis.attack_perturbations(others, strength=0.02, seed=5)
     ratio = seed_dw.mean(axis=(1, 2)) / other_dw.mean(axis=(1, 2))
-    assert result.gain == pytest.approx(ratio.mean(), rel=1e-12)
+    assert result.gain == pytest.approx(10 ** np.log10(ratio).mean(), rel=1e-12)
     assert result.log10_gain == pytest.approx(np.log10(ratio).mean(), rel=1e-12)
+    small = seed_dw[..., :32].mean(axis=(1, 2)) / other_dw[..., :32].mean(axis=(1, 2))
+    assert result.small_m_gain == pytest.approx(10 ** np.log10(small).mean(), rel=1e-12)
     assert result.seed_curve.shape == result.generated_curve.shape == (36,)
     np.testing.assert_allclose(result.generated_curve, other_dw.mean(axis=1).mean(axis=0))
     # swapping the roles inverts every per-pair ratio
@@ -135,3 +139,19 @@ def test_robustness_gain_rejects_bad_input(structures):
         analysis.robustness_gain(structures[0], structures, strength=0.01, seed=0)
     with pytest.raises(ValueError, match="strength must be a finite number >= 0"):
         analysis.attack_sensitivity(structures, strength=-0.1, seed=0)
+
+
+def test_a_structure_with_isolated_atoms_is_flagged():
+    # Rule: an atom whose nearest neighbour is farther than 2 lattice periods is isolated; the
+    # rest lattice and Eq. 5 structures have none, a structure with one atom pushed away has one.
+    size = 6
+    rest = np.zeros((1, 2, size, size))
+    assert analysis.isolated_fraction(rest) == 0.0
+    pushed = rest.copy()
+    pushed[0, 0, 0, 0] = -5.0  # the corner atom, 5 periods out to the left
+    assert analysis.isolated_fraction(pushed) == pytest.approx(1 / size**2)
+    assert analysis.isolated_fraction(np.concatenate([rest, pushed])) == pytest.approx(
+        1 / (2 * size**2)
+    )
+    disordered = physics.sample_displacements(4, seed=0, size=size)
+    assert analysis.isolated_fraction(disordered) == 0.0

@@ -136,14 +136,15 @@ def test_one_pool_rule(heavy_3, heavy_1, alpha_3, alpha_1, verdict):
 
 
 @pytest.mark.parametrize(
-    ("fitted", "heavy", "preferred", "alpha_seed", "alpha_gen", "verdict"),
+    ("fitted", "tail", "preferred", "alpha_seed", "alpha_gen", "verdict"),
     [
-        (True, False, False, 8.0, 4.0, YES),  # seeds' tail not heavy
-        (True, True, True, 5.0, 4.0, YES),  # heavy by α, but an alternative is preferred
-        (True, True, False, 5.0, 4.0, PARTLY),  # a power law kept, yet lighter than the designs'
-        (True, True, False, 4.2, 4.0, NO),
-        (False, False, False, NAN, 4.0, NO),  # no fit: nothing shown
+        (True, "not heavy", False, 8.0, 4.0, YES),  # seeds' tail judged not heavy
+        (True, "heavy", True, 5.0, 4.0, YES),  # heavy, but an alternative is preferred
+        (True, "too short to tell", False, 8.0, 4.0, PARTLY),  # undecided, only lighter
+        (True, "too short to tell", False, 4.2, 4.0, NO),  # undecided shows nothing
+        (True, "heavy", False, 4.2, 4.0, NO),
+        (False, "no fit", False, NAN, 4.0, NO),  # no fit: nothing shown
     ],
 )
-def test_seeds_rule(fitted, heavy, preferred, alpha_seed, alpha_gen, verdict):
-    assert rules.seeds(fitted, heavy, preferred, alpha_seed, alpha_gen) == verdict
+def test_seeds_rule(fitted, tail, preferred, alpha_seed, alpha_gen, verdict):
+    assert rules.seeds(fitted, tail, preferred, alpha_seed, alpha_gen) == verdict
