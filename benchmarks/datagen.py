@@ -1,7 +1,8 @@
 """Data-generation benchmark: ratios measured side by side in one run.
 
-1. generation throughput ÷ raw batched ``eigh`` of the same matrices (target ≥ 0.9: building H and
-   the mode areas costs under 10 % of the diagonalisation);
+1. generation throughput ÷ raw batched ``eigh`` of the same matrices, against torch's and numpy's
+   LAPACK and the faster of the two (target ≥ 0.9 against the fastest: building H and the mode
+   areas costs under 10 % of the diagonalisation; physics.eigh picks the faster library);
 2. Ray with k single-threaded workers ÷ k independent processes (target ≥ 0.85);
 3. speed-up over a straightforward per-structure Python-loop build, as a reproduction written from
    the paper would do it.
@@ -76,10 +77,20 @@ def main() -> None:
     pos = torch.as_tensor(physics.positions(disp))
     physics.mode_areas(disp[:4])
     full = _timed(lambda: physics.mode_areas(disp))
+    from physics.eigh import backend_for
+
     matrices = hopping_matrix(pos, 1.1454)
-    raw = _timed(lambda: torch.linalg.eigh(matrices))
-    print(f"[1] 64 structures: full generation {full:.3f} s, raw batched eigh {raw:.3f} s")
-    print(f"    generation throughput / raw eigh throughput = {raw / full:.3f}  (target >= 0.9)")
+    raw_torch = _timed(lambda: torch.linalg.eigh(matrices))
+    raw_numpy = _timed(lambda: np.linalg.eigh(matrices.numpy()))
+    fastest = min(raw_torch, raw_numpy)
+    print(
+        f"[1] 64 structures: full generation {full:.3f} s (eigh via {backend_for(256)}); raw "
+        f"batched eigh: torch {raw_torch:.3f} s, numpy {raw_numpy:.3f} s"
+    )
+    print(f"    generation throughput / torch eigh throughput = {raw_torch / full:.3f}")
+    print(
+        f"    generation throughput / fastest eigh throughput = {fastest / full:.3f}  (target >= 0.9)"
+    )
 
     few = disp[:2]
     naive = _timed(lambda: naive_mode_areas(few), repeats=1) / len(few)

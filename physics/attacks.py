@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from physics.device import resolve_device
+from physics.eigh import eigh
 from physics.hamiltonian import (
     DEFAULT_A,
     DEFAULT_ONSITE,
@@ -75,7 +76,7 @@ def attacked_mode_areas(
         pos = torch.as_tensor(pos_all[b], dtype=torch.float64, device=dev)
         shifted = pos + torch.as_tensor(step[b], dtype=torch.float64, device=dev)
         k = torch.cat([hopping_matrix(pos[None], a), _attacked_hopping(pos, shifted, a)])
-        _, vec = torch.linalg.eigh(k)  # (1 + N, N, N): intact first
+        _, vec = eigh(k)  # (1 + N, N, N): intact first
         w = torch.sort(areas_from_vectors(vec, overwrite=True), dim=-1).values.cpu().numpy()
         intact_w[b], attacked_w[b] = w[0], w[1:]
     return intact_w, attacked_w
