@@ -199,7 +199,9 @@ class BroadenedEigh(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, matrix: torch.Tensor, broadening: float) -> tuple[torch.Tensor, torch.Tensor]:
-        lam, vec = torch.linalg.eigh(matrix)  # (..., N), (..., N, N) eigenvectors in columns
+        # (..., N), (..., N, N) eigenvectors in columns; the forward needs no autograd graph, so it
+        # takes the faster LAPACK of the machine (physics.eigh) like the no-gradient paths
+        lam, vec = eigh(matrix.detach())
         ctx.save_for_backward(lam, vec)
         ctx.broadening = broadening
         return lam, vec
