@@ -20,17 +20,9 @@ import time
 
 import numpy as np
 import torch
+from timing import best_of
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-def _timed(fn, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def naive_mode_areas(disp: np.ndarray, a=1.1454, t0=3.14e-2, onsite=1.0) -> np.ndarray:
@@ -76,12 +68,12 @@ def main() -> None:
     disp = physics.sample_displacements(64, seed=0)
     pos = torch.as_tensor(physics.positions(disp))
     physics.mode_areas(disp[:4])
-    full = _timed(lambda: physics.mode_areas(disp))
+    full = best_of(lambda: physics.mode_areas(disp))
     from physics.eigh import backend_for
 
     matrices = hopping_matrix(pos, 1.1454)
-    raw_torch = _timed(lambda: torch.linalg.eigh(matrices))
-    raw_numpy = _timed(lambda: np.linalg.eigh(matrices.numpy()))
+    raw_torch = best_of(lambda: torch.linalg.eigh(matrices))
+    raw_numpy = best_of(lambda: np.linalg.eigh(matrices.numpy()))
     fastest = min(raw_torch, raw_numpy)
     print(
         f"[1] 64 structures: full generation {full:.3f} s (eigh via {backend_for(256)}); raw "
@@ -93,7 +85,7 @@ def main() -> None:
     )
 
     few = disp[:2]
-    naive = _timed(lambda: naive_mode_areas(few), repeats=1) / len(few)
+    naive = best_of(lambda: naive_mode_areas(few), repeats=1) / len(few)
     ours = full / len(disp)
     np.testing.assert_allclose(naive_mode_areas(few[:1]), physics.mode_areas(few[:1]), atol=1e-9)
     print(f"[3] per structure: Python-loop build {naive * 1e3:.1f} ms, ours {ours * 1e3:.1f} ms")

@@ -14,19 +14,10 @@ Usage: python benchmarks/physics_inverse.py [--structures 128] [--batch 32] [--s
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
-
-
-def _timed(fn, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+from timing import best_of
 
 
 def main() -> None:
@@ -79,12 +70,12 @@ def main() -> None:
             vec.pow(4).sum().backward()
 
     physics_epoch()  # warm up
-    step = _timed(physics_epoch) / n
-    raw = _timed(lambda: raw_eigh_and_backward(torch.linalg.eigh)) / n
-    ours = _timed(lambda: raw_eigh_and_backward(lambda k: broadened_eigh(k, 1e-2))) / n
+    step = best_of(physics_epoch) / n
+    raw = best_of(lambda: raw_eigh_and_backward(torch.linalg.eigh)) / n
+    ours = best_of(lambda: raw_eigh_and_backward(lambda k: broadened_eigh(k, 1e-2))) / n
     k = hopping_matrix(torch_positions(structures[:b]), a)
-    fwd_torch = _timed(lambda: torch.linalg.eigh(k)) / b
-    fwd_numpy = _timed(lambda: np.linalg.eigh(k.numpy())) / b
+    fwd_torch = best_of(lambda: torch.linalg.eigh(k)) / b
+    fwd_numpy = best_of(lambda: np.linalg.eigh(k.numpy())) / b
     print(f"[1] {n} structures {size}x{size}, batch {b}, one thread, per structure:")
     print(
         f"    physics-mode training step {step * 1e3:.2f} ms; raw eigh + backward {raw * 1e3:.2f} ms"

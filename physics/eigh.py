@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 __all__ = ["eigh", "backend_for", "BACKENDS"]
 
@@ -23,7 +24,10 @@ _CHOICE: dict[tuple[int, int], str] = {}  # (matrix size, torch threads) → bac
 
 
 def _numpy_eigh(matrices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    lam, vec = np.linalg.eigh(matrices.numpy())
+    # numpy's BLAS gets torch's thread count: both libraries then use the cores the caller gave
+    # (one per Ray worker), and an idle OpenBLAS pool does not fight torch's for the same cores
+    with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
+        lam, vec = np.linalg.eigh(matrices.numpy())
     return torch.from_numpy(lam), torch.from_numpy(vec)
 
 
