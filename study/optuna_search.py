@@ -34,10 +34,12 @@ class LinkedOptunaSearch(OptunaSearch):
             return super().on_trial_complete(trial_id, result=result, error=error)
         frozen = self._ot_study._storage.get_trial(trial._trial_id)
         if frozen.state.is_finished():
-            # Marked FAIL by an interrupted driver, then continued after resume: Optuna cannot
-            # tell a finished trial, so its result goes into a COMPLETE copy.
+            # Already told before a driver died (COMPLETE: nothing to add), or marked FAIL by an
+            # interrupted driver and continued after resume: Optuna cannot tell a finished trial,
+            # so its result goes into a COMPLETE copy.
             self._completed_trials.add(trial_id)
-            if result and not error:
+            failed = frozen.state == optuna.trial.TrialState.FAIL
+            if failed and result and not error:
                 _add_complete(self._ot_study, frozen, _values(self.metric, result), result)
             return None
         for key in RUN_KEYS:
