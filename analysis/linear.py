@@ -30,10 +30,6 @@ __all__ = ["pair_distance_features", "LinearSPR", "accuracy", "dos_targets"]
 _CHUNK_PAIRS = 2_000_000  # pair distances held at once
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    return check_int(name, value, 1)
-
-
 def _histogram_rows(values: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
     """Counts per row of ``values`` (n, M) in ``bins`` equal bins on [lo, hi): (n, bins)."""
     n = values.shape[0]
@@ -51,7 +47,7 @@ def pair_distance_features(
     Distances in lattice periods; see the module docstring for the normalisation.
     """
     disp = physics.check_displacements(displacements)
-    bins = _check_positive_int("bins", bins)
+    bins = check_int("bins", bins, 1)
     if not (isinstance(r_max, (int, float, np.floating)) and math.isfinite(r_max) and r_max > 0):
         raise ValueError(f"r_max must be a finite number > 0, but got {r_max=}.")
     pos = physics.positions(disp)  # (n, N, 2)
@@ -84,7 +80,7 @@ def dos_targets(
     Σ DOS·ΔE = 1 only when the range holds the whole spectrum. Pass the same ``e_range`` for
     training and test sets.
     """
-    bins = _check_positive_int("bins", bins)
+    bins = check_int("bins", bins, 1)
     try:
         lo, hi = (float(v) for v in e_range)
     except (TypeError, ValueError) as err:
@@ -136,7 +132,7 @@ class LinearSPR:
         if not (isinstance(l1_ratio, (int, float, np.floating)) and 0 <= l1_ratio <= 1):
             raise ValueError(f"l1_ratio must lie in [0, 1], but got {l1_ratio=}.")
         self.alpha, self.method, self.l1_ratio = float(alpha), method, float(l1_ratio)
-        self.max_iter = _check_positive_int("max_iter", max_iter)
+        self.max_iter = check_int("max_iter", max_iter, 1)
         self.weights: np.ndarray | None = None  # (targets, features)
         self.bias: np.ndarray | None = None  # (targets,)
 

@@ -123,10 +123,14 @@ class PowerLawFit:
             return TOO_SHORT
         if self.alpha > HEAVY_ALPHA_MAX or "exponential" in self.preferred():
             return NOT_HEAVY
-        control_passes = self.control is not None and _beats_exponential(*self.control)
-        if "exponential" in self.better_than() and self.control is not None and not control_passes:
+        if "exponential" in self.better_than() and self.control_passes is False:
             return HEAVY
         return TOO_SHORT
+
+    @property
+    def control_passes(self) -> bool | None:
+        """Whether the same test calls the light-tailed control a power law (None: no control)."""
+        return None if self.control is None else _beats_exponential(*self.control)
 
     @property
     def heavy(self) -> bool:
@@ -167,10 +171,6 @@ def exhaustive_xmin(
     distances = [ks_exact(s, int(i), float(a)) for i, a in zip(idx, alpha, strict=True)]
     k = int(np.argmin(distances))
     return float(s.x[idx[k]]), float(alpha[k]), float(distances[k])
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    return check_int(name, value, low)
 
 
 def _check_values(x: object, min_tail: int) -> np.ndarray:
@@ -333,10 +333,10 @@ def fit_power_law(
     Raises ValueError for empty, non-finite or non-positive input, all-equal values, too few values
     above xmin, or no admissible xmin.
     """
-    min_tail = _check_int("min_tail", min_tail, 2)
-    n_candidates = _check_int("n_candidates", n_candidates, 4)
-    n_boot = _check_int("n_boot", n_boot, 0)
-    compare_max = _check_int("compare_max", compare_max, min_tail)
+    min_tail = check_int("min_tail", min_tail, 2)
+    n_candidates = check_int("n_candidates", n_candidates, 4)
+    n_boot = check_int("n_boot", n_boot, 0)
+    compare_max = check_int("compare_max", compare_max, min_tail)
     alpha_range = _check_alpha_range(alpha_range)
     s = Sorted.of(_check_values(x, min_tail))
     scan = {"min_tail": min_tail, "n_candidates": n_candidates, "alpha_range": alpha_range}

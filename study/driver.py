@@ -168,7 +168,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             _fit(tuner)
             _check_not_interrupted(done[-1])
         while (missing := cfg.search.num_samples - _ended(info.dir)) > 0:
-            name = "tune" if not experiments(info.dir) else f"tune-{len(experiments(info.dir)) + 1}"
+            count = len(experiments(info.dir))
+            name = f"tune-{count + 1}" if count else "tune"
             print(f"[study] {missing} trial(s) to run in {name}", flush=True)
             _fit(_new_experiment(cfg, info, data, name, missing))
             _check_not_interrupted(info.dir / name)

@@ -62,7 +62,6 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -
     cfg = from_flat(apply_params(base_flat, params))
     tracker = Tracker(study.tracking_uri)
     run_name = trial_name(cfg, trial_id)
-    link = {"mlflow_run_id": "", "mlflow_run_name": run_name}  # the searcher links Optuna to it
     run_id, finished = tracker.trial_run(
         study.experiment_id,
         study.parent_run_id,
@@ -71,7 +70,7 @@ def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -
         _tags(cfg, study),
         run_name=run_name,
     )
-    link["mlflow_run_id"] = run_id
+    link = {"mlflow_run_id": run_id, "mlflow_run_name": run_name}  # the searcher links Optuna to it
     if finished:
         # Completed before the driver died but after Tune's last snapshot: replay, don't rerun.
         metrics = tracker.metrics(run_id)

@@ -21,7 +21,6 @@ from study.reproduce.paper import (
     LOW_ACCURACY,
     MIN_STRUCTURES,
     MIN_SUBSET,
-    SIGNIFICANCE,
     SPECTRA_ACCURACY,
     SPECTRA_MAX,
     SUBSET_FRACTION,
@@ -86,11 +85,9 @@ class Fit:
             return f"not heavy tailed ({why})"
         if not self.law.comparisons:
             return "too short to tell (no comparisons)"
-        control = self.law.control
-        told = control is not None and control[0] > 0 and control[1] < SIGNIFICANCE
         why = (
             "a Rayleigh control of the same size passes the same test"
-            if told
+            if self.law.control_passes
             else "the power law does not beat the exponential significantly"
         )
         return f"too short to tell ({why}; {self.law.tail_decades:.2f} decades)"
