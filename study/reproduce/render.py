@@ -243,8 +243,8 @@ def _checks(runs: dict[str, RunResult]) -> list[str]:
     return lines
 
 
-def markdown(spec: Scale, configs, runs, rows, figures, timing, info) -> str:
-    """reproduction.md: table, reasons, rules, the run, checks, metrics and figures."""
+def markdown(spec: Scale, configs, runs, rows, controls, figures, timing, info) -> str:
+    """reproduction.md: table, reasons, controls, rules, the run, checks, metrics and figures."""
     counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
     lines = [
         f"# Yu, Piao & Park 2020 — paper vs measured (`{spec.name}` scale)",
@@ -263,6 +263,8 @@ def markdown(spec: Scale, configs, runs, rows, figures, timing, info) -> str:
     lines += [f"- **{r.claim}** ({r.verdict}): {r.why}" for r in misses] or [
         "Every row reproduced."
     ]
+    lines += ["", "## Controls", "", "| control | measured | reading |", "|---|---|---|"]
+    lines += [f"| {_cell(c.name)} | {_cell(c.measured)} | {_cell(c.reading)} |" for c in controls]
     lines += ["", "## Verdict rules", ""]
     lines.append(
         f"Tails (analysis.PowerLawFit.verdict): {VERDICT_RULE}. An alternative is *preferred* "

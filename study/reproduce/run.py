@@ -14,6 +14,7 @@ import numpy as np
 
 from study.config import StudyConfig
 from study.reproduce.claims import build_rows
+from study.reproduce.controls import build_controls, draw_control_figures
 from study.reproduce.measure import RunResult, measure
 from study.reproduce.paper import EXPERIMENT, MAIN, ONE_POOL, RUNS, SHARED_FORWARD
 from study.reproduce.render import draw_figures, markdown
@@ -149,7 +150,12 @@ def reproduce(
         print("[reproduce] trials done; building the table and figures", flush=True)
         _write_runs(directory, runs)
         rows = build_rows(scale, runs)
+        print(
+            "[reproduce] controls: trivial designers, band populations, synthetic tails, ρa sweep"
+        )
+        controls, extras = build_controls(runs)
         figures = draw_figures(runs, data["train"], directory)
+        figures += draw_control_figures(runs, extras, directory)
         timing["total"] = time.perf_counter() - start
         timing["report"] = timing["total"] - timing["data"] - timing["trials"]
         call_dir = str(out_dir) if out_dir is not None else None
@@ -162,9 +168,9 @@ def reproduce(
             "call": f"study.reproduce.reproduce(scale={scale!r}, address={address!r}, "
             f"out_dir={call_dir!r})",
         }
-        report = markdown(spec, configs, runs, rows, figures, timing, info)
+        report = markdown(spec, configs, runs, rows, controls, figures, timing, info)
         (directory / "reproduction.md").write_text(report)
-        values = {k: v for r in rows for k, v in r.metrics.items()}
+        values = {k: v for r in [*rows, *controls] for k, v in r.metrics.items()}
         for name, run in runs.items():
             values.update({f"{name}.{k}": v for k, v in run.metrics.items()})
         tracker.log_metrics(run_id, values)
