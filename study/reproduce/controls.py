@@ -311,20 +311,33 @@ def draw_control_figures(runs: dict[str, RunResult], extras: dict, directory: Pa
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
     rho = np.array([s for s, _ in extras["sweep"]])
     results = [r for _, r in extras["sweep"]]
-    left.plot(rho, [r.gain for r in results], "o-", label="all modes")
-    left.plot(rho, [r.small_m_gain for r in results], "s--", label="m < 32")
+    panels = (
+        (
+            left,
+            "robustness gain (seed Δw / design Δw)",
+            (
+                ("all modes", [r.gain for r in results]),
+                ("m < 32", [r.small_m_gain for r in results]),
+            ),
+        ),
+        (
+            right,
+            "hub Gini of δ",
+            (
+                ("designs", [analysis.hub_gini(r.generated_delta) for r in results]),
+                ("seeds", [analysis.hub_gini(r.seed_delta) for r in results]),
+            ),
+        ),
+    )
+    for axis, ylabel, lines in panels:
+        for (label, values), style in zip(lines, ("o-", "s--"), strict=True):
+            axis.plot(rho, values, style, label=label)
+        axis.set_xscale("log")
+        axis.set_xlabel("attack strength ρa (lattice periods)")
+        axis.set_ylabel(ylabel)
+        axis.legend(fontsize=8)
     left.axhline(1.0, color="0.4", lw=0.8)
-    left.set_xscale("log")
     left.set_yscale("log")
-    left.set_xlabel("attack strength ρa (lattice periods)")
-    left.set_ylabel("robustness gain (seed Δw / design Δw)")
-    left.legend(fontsize=8)
-    right.plot(rho, [analysis.hub_gini(r.generated_delta) for r in results], "o-", label="designs")
-    right.plot(rho, [analysis.hub_gini(r.seed_delta) for r in results], "s--", label="seeds")
-    right.set_xscale("log")
-    right.set_xlabel("attack strength ρa (lattice periods)")
-    right.set_ylabel("hub Gini of δ")
-    right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_dir / "rho_sweep.png", dpi=120)
     plt.close(fig)
