@@ -57,8 +57,12 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
             "trial": run.data.tags.get("scalefree.trial_id", run.info.run_name),
             "status": run.info.status,
         }
-        row["stages"] = int(run.data.params.get("forward.stages", "0"))
-        row["inverse_mode"] = run.data.params.get("inverse.mode", "")
+        params = run.data.params
+        row["stages"] = int(params.get("forward.stages", "0"))
+        row["inverse_mode"] = params.get("inverse.mode", "")
+        for key, param in NUMERIC_PARAMS.items():
+            row[key] = float(params.get(param, "nan"))
+        row["filters"] = params.get("forward.filters", "")
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
@@ -67,6 +71,16 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
     return sorted(rows, key=lambda r: r["trial"])
 
 
+# Searched parameters the report reads from each trial run: row key → MLflow param.
+NUMERIC_PARAMS = {
+    "l2": "inverse_net.l2",
+    "fc": "inverse_net.fc",
+    "dropout": "forward.dropout",
+    "lr": "inverse_train.lr",
+    "batch_size": "inverse_train.batch_size",
+}
+LOG_AXES = frozenset({"l2", "lr"})  # searched on a log scale, drawn on one
+CATEGORICAL = frozenset({"stages", "fc", "batch_size"})
 PAPER_ALPHA = 3.79  # Yu, Piao & Park: Δr exponent of generated structures (3 pooling stages)
 LABELS = {
     "alpha": "α, power-law exponent of generated Δr (smaller = heavier tail)",
@@ -75,6 +89,9 @@ LABELS = {
     "robustness_gain": "robustness gain, seed Δw / design Δw under single-atom attacks",
     "d2l_skill": "D2L skill, 1 − MAPE / MAPE of the (ρ, σ) oracle",
     "stages": "pooling stages of both nets",
+    "l2": "L2 scale of the inverse net",
+    "fc": "FC width of both nets",
+    "tail_decades": "decades of the fitted Δr tail, log10(x_max / x_min)",
 }
 
 
@@ -92,8 +109,10 @@ def _figure(
     xs = np.array([r.get(x, np.nan) for r in rows], dtype=float)
     ys = np.array([r.get(y, np.nan) for r in rows], dtype=float)
     stages = np.array([r["stages"] for r in rows])
-    if x == "stages" and len(rows) > 1:  # spread coinciding depths so every trial shows
-        xs = xs + np.linspace(-0.12, 0.12, len(rows))
+    distinct = np.unique(xs[np.isfinite(xs)])
+    if x in CATEGORICAL and len(rows) > 1:  # spread coinciding values so every trial shows
+        step = np.diff(distinct).min() if distinct.size > 1 else 1.0
+        xs = xs + np.linspace(-0.06, 0.06, len(rows)) * step
     colours = plt.get_cmap("tab10")
     for k, depth in enumerate(sorted(set(stages.tolist()))):
         pick = stages == depth
@@ -131,8 +150,10 @@ def _figure(
         ax.axvline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
     if y == "alpha":
         ax.axhline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
-    if x == "stages":
-        ax.set_xticks(sorted(set(stages.tolist())))
+    if x in LOG_AXES:
+        ax.set_xscale("log")
+    if x in CATEGORICAL:
+        ax.set_xticks(distinct, [f"{v:g}" for v in distinct])
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     ax.set_title(f"{len(rows)} finished trials (collapsed trials left out)", fontsize=10)
@@ -224,7 +245,8 @@ def report(name_or_dir: str) -> Path:
         if done
         else np.array([], bool)
     )
-    header = ["trial", "status", "stages", "inverse_mode", *(c for c, _ in COLUMNS)]
+    header = ["trial", "status", "stages", "filters", *NUMERIC_PARAMS, "inverse_mode"]
+    header += [c for c, _ in COLUMNS]
     header += ["alpha_verdict", "collapsed", "collapsed_reason", "pareto"]
     with open(out / "trials.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
@@ -240,8 +262,13 @@ def report(name_or_dir: str) -> Path:
             ("alpha", "validated_accuracy", "accuracy_vs_alpha.png"),
             ("alpha", "robustness_gain", "robustness_vs_alpha.png"),
             ("stages", "alpha", "alpha_vs_depth.png"),
+            ("l2", "alpha", "alpha_vs_l2.png"),
+            ("fc", "alpha", "alpha_vs_fc.png"),
+            ("tail_decades", "alpha", "alpha_vs_tail_decades.png"),
         )
         for x, y, name in figures:
+            if not any(math.isfinite(r.get(x, math.nan)) for r in done):
+                continue  # a parameter this study's runs do not carry
             on_axes = sorted((x, y)) == sorted(objectives)
             _figure(done, front, x, y, out / name, front_axes=on_axes)
     tracker.log_artifacts(info.parent_run_id, out, path="report")
