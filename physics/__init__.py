@@ -1,37 +1,36 @@
 """Physics of deformed tight-binding lattices: sampling (Eq. 5), Hamiltonian and mode areas
 (Eqs. 1, 2), single-atom attacks and cached datasets. Plain numpy/torch, usable from a notebook."""
 
-from physics.attacks import attack_angles, attacked_mode_areas
-from physics.dataset import DatasetSpec, Split, generate, load, make_shard, shard_plan
-from physics.device import resolve_device
-from physics.hamiltonian import bond_hoppings, hamiltonian, mode_areas, spectrum
-from physics.lattice import (
-    check_displacements,
-    deform,
-    positions,
-    rest_positions,
-    sample_displacements,
-    sample_structures,
-)
+import importlib
 
-__all__ = [
-    "DatasetSpec",
-    "Split",
-    "attack_angles",
-    "attacked_mode_areas",
-    "bond_hoppings",
-    "check_displacements",
-    "deform",
-    "generate",
-    "hamiltonian",
-    "load",
-    "make_shard",
-    "mode_areas",
-    "positions",
-    "resolve_device",
-    "rest_positions",
-    "sample_displacements",
-    "sample_structures",
-    "shard_plan",
-    "spectrum",
-]
+# Lazy (PEP 562): `import physics.checks` (the CLI's input checks) must not load torch.
+_HOME = {
+    "attack_angles": "attacks",
+    "attacked_mode_areas": "attacks",
+    "DatasetSpec": "dataset",
+    "Split": "dataset",
+    "generate": "dataset",
+    "load": "dataset",
+    "make_shard": "dataset",
+    "shard_plan": "dataset",
+    "resolve_device": "device",
+    "bond_hoppings": "hamiltonian",
+    "hamiltonian": "hamiltonian",
+    "mode_areas": "hamiltonian",
+    "spectrum": "hamiltonian",
+    "check_displacements": "lattice",
+    "deform": "lattice",
+    "positions": "lattice",
+    "rest_positions": "lattice",
+    "sample_displacements": "lattice",
+    "sample_structures": "lattice",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        value = getattr(importlib.import_module(f"physics.{_HOME[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'physics' has no attribute {name!r}")

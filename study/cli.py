@@ -11,8 +11,6 @@ import re
 import sys
 from pathlib import Path
 
-from study.driver import StudyFailed
-
 __all__ = ["main"]
 
 
@@ -150,6 +148,8 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from study.errors import StudyFailed  # light: `scalefree ui` must not load torch
+
     try:
         return COMMANDS[args.verb](args)
     except ValueError as err:  # user input: config keys, paths, addresses

@@ -17,7 +17,7 @@ import yaml
 
 from physics.checks import fail
 from trainables.config import TrialConfig, _build, from_flat, max_stages, to_flat
-from trainables.score import CONTRACT_METRICS, EXTRA_METRICS
+from trainables.metrics import CONTRACT_METRICS, EXTRA_METRICS
 
 __all__ = [
     "SpaceConfig",

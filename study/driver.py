@@ -24,16 +24,13 @@ from pathlib import Path
 from study import faults
 from study.config import StudyConfig
 from study.directory import StudyInfo
+from study.errors import StudyFailed
 from trainables.config import to_flat
 
 __all__ = ["drive", "experiments", "StudyFailed"]
 
 METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
 ENDED = ("TERMINATED", "ERROR")  # Tune statuses of trials that will not run again
-
-
-class StudyFailed(RuntimeError):
-    """The study ran but produced nothing to report (every trial failed)."""
 
 
 def environment() -> None:

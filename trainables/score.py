@@ -31,6 +31,7 @@ from trainables.designs import (
     surrogate_mode_areas,
     validate_structures,
 )
+from trainables.metrics import CONTRACT_METRICS, EXTRA_METRICS, POWER_LAW_KEYS
 from trainables.training import training_range
 
 __all__ = [
@@ -44,42 +45,6 @@ __all__ = [
     "score_trial",
     "Scores",
 ]
-
-POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail", "tail_decades")
-# The final metrics every trial reports (the project's public contract), then the extras.
-CONTRACT_METRICS = (
-    "d2l_accuracy",
-    "l2d2l_accuracy",
-    "validated_accuracy",
-    *POWER_LAW_KEYS,
-    "weight_alpha",
-    "robustness_gain",
-    "hub_gini",
-    "hub_gini_seed",
-    "linear_accuracy",
-    "baseline_accuracy",
-    "oracle_accuracy",
-    "d2l_skill",
-    "structure_baseline_accuracy",
-    "design_baseline_accuracy",
-    "retrieval_accuracy",
-    "validated_skill",
-    "collapsed",
-)
-EXTRA_METRICS = (
-    "alpha_seed",
-    "w_avg_correlation",
-    "max_abs_displacement",
-    "out_of_range_fraction",
-    "forward_fc_active",
-    "forward_input_gradient",
-    "design_spread",
-    "inverse_val_change",
-    "robustness_log10_gain",
-    "robustness_small_m",
-    "robustness_pairs",
-    "isolated_fraction",
-)
 
 
 def _fit_or_nan(fit, values: np.ndarray, names: dict[str, str]) -> dict[str, object]:

@@ -1,0 +1,42 @@
+"""The names of a trial's final metrics: the public contract, then the extras. Names only, so that
+the CLI's config checks read them without loading torch (:mod:`trainables.score` computes them)."""
+
+from __future__ import annotations
+
+__all__ = ["POWER_LAW_KEYS", "CONTRACT_METRICS", "EXTRA_METRICS"]
+
+POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail", "tail_decades")
+# The final metrics every trial reports (the project's public contract), then the extras.
+CONTRACT_METRICS = (
+    "d2l_accuracy",
+    "l2d2l_accuracy",
+    "validated_accuracy",
+    *POWER_LAW_KEYS,
+    "weight_alpha",
+    "robustness_gain",
+    "hub_gini",
+    "hub_gini_seed",
+    "linear_accuracy",
+    "baseline_accuracy",
+    "oracle_accuracy",
+    "d2l_skill",
+    "structure_baseline_accuracy",
+    "design_baseline_accuracy",
+    "retrieval_accuracy",
+    "validated_skill",
+    "collapsed",
+)
+EXTRA_METRICS = (
+    "alpha_seed",
+    "w_avg_correlation",
+    "max_abs_displacement",
+    "out_of_range_fraction",
+    "forward_fc_active",
+    "forward_input_gradient",
+    "design_spread",
+    "inverse_val_change",
+    "robustness_log10_gain",
+    "robustness_small_m",
+    "robustness_pairs",
+    "isolated_fraction",
+)
