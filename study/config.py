@@ -63,6 +63,9 @@ class SearchConfig:
     modes: tuple[str, ...] = ("max", "min")  # one of max/min per objective
     alpha_target: float = 3.79  # target of the `alpha_error` objective |alpha − target|
     sampler_seed: int = 0  # Optuna sampler seed
+    # Trials sampled at random before TPE models the space (Optuna's default 10): a study with
+    # fewer trials than this is a random search.
+    startup_trials: int = 10
     scheduler: str = "none"  # none | asha (on the per-epoch inverse validation accuracy)
     grace_period: int = 1  # asha: epochs before a trial may be stopped
     max_failures: int = 1  # retries of a trial whose worker crashed
@@ -137,6 +140,8 @@ def _validate_study(cfg: StudyConfig) -> None:
         fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
     if se.num_samples < 1:
         fail("search.num_samples", "must be >= 1", se.num_samples)
+    if se.startup_trials < 1:
+        fail("search.startup_trials", "must be >= 1", se.startup_trials)
     if se.max_concurrent < 1:
         fail("search.max_concurrent", "must be >= 1", se.max_concurrent)
     if not se.objectives or any(o not in METRICS for o in se.objectives):

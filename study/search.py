@@ -112,7 +112,9 @@ def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
     from study.optuna_search import LinkedOptunaSearch
 
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
-    sampler = optuna.samplers.TPESampler(seed=cfg.search.sampler_seed)
+    sampler = optuna.samplers.TPESampler(
+        seed=cfg.search.sampler_seed, n_startup_trials=cfg.search.startup_trials
+    )
     searcher = LinkedOptunaSearch(
         space=SearchSpace(cfg.space),
         metric=objectives if len(objectives) > 1 else objectives[0],

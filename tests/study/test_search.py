@@ -70,3 +70,14 @@ def test_asha_max_t_counts_the_physics_epochs_of_any_mode_in_the_space():
     )
     assert make_scheduler(hybrid)._max_t == 3 + 2 + 2 + 1
     assert make_scheduler(surrogate)._max_t == 3 + 2 + 1
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_startup_trials_reach_the_tpe_sampler(tmp_path):
+    # search.startup_trials sets how many trials TPE samples at random before it models the space.
+    from study.search import make_searcher
+
+    cfg = load_config("smoke", ["search.startup_trials=3"])
+    limiter = make_searcher(cfg, tmp_path, "s")
+    assert limiter.searcher._sampler._n_startup_trials == 3
+    assert load_config("smoke").search.startup_trials == 10  # Optuna's own default
