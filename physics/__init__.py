@@ -2,6 +2,8 @@
 (Eqs. 1, 2), single-atom attacks and cached datasets. Plain numpy/torch, usable from a notebook."""
 
 import importlib
+import sys
+import types
 
 # Lazy (PEP 562): `import physics.checks` (the CLI's input checks) must not load torch.
 _HOME = {
@@ -34,3 +36,19 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     raise AttributeError(f"module 'physics' has no attribute {name!r}")
+
+
+class _Physics(types.ModuleType):
+    """``physics.hamiltonian`` is the function, as it always was, although a submodule has the same
+    name: importing the submodule binds it on the package, and this property keeps the function."""
+
+    @property
+    def hamiltonian(self):
+        return importlib.import_module("physics.hamiltonian").hamiltonian
+
+    @hamiltonian.setter
+    def hamiltonian(self, _submodule) -> None:
+        pass  # the import system binding the submodule; ``sys.modules`` still holds it
+
+
+sys.modules[__name__].__class__ = _Physics
