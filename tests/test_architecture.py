@@ -106,3 +106,26 @@ def test_mlflow_has_one_owner():
         if any(name.split(".")[0] == "mlflow" for name in _imports(path))
     )
     assert owners == ["study.tracking"]
+
+
+def test_the_cli_and_ui_load_without_torch_or_scikit_learn():
+    # `scalefree ui` and every bad-input line must not wait for torch (~2 s) or scikit-learn: the
+    # CLI, the UI and the input checks stay light (benchmarks/ui_startup.py measures the gain).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, study.cli, study.ui, study.errors, physics.checks, trainables.metrics; "
+        "print(sorted(m for m in ('torch', 'sklearn', 'ray', 'optuna') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_physics_package_still_exports_the_hamiltonian_function():
+    # physics loads lazily; its submodule `hamiltonian` must not shadow the function of that name.
+    import physics
+    import physics.hamiltonian  # noqa: F401  (binds the submodule on the package)
+
+    assert callable(physics.hamiltonian) and physics.hamiltonian.__name__ == "hamiltonian"
+    assert callable(physics.mode_areas)
