@@ -31,6 +31,7 @@ COLUMNS = (
     ("validated_skill", "val_skill"),
     ("alpha", "alpha"),
     ("tail_decades", "decades"),
+    ("n_tail", "n_tail"),
     ("robustness_gain", "gain"),
     ("robustness_small_m", "gain_m<32"),
     ("isolated_fraction", "isolated"),
