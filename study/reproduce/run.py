@@ -130,7 +130,8 @@ def reproduce(
     directory = Path(out_dir) if out_dir is not None else _default_dir(scale)
     directory.mkdir(parents=True, exist_ok=True)
     tracker = Tracker(uri)
-    tags = {"scalefree.scale": scale, "mlflow.source.git.commit": git_commit()}
+    commit = git_commit()  # the code that runs: HEAD may move while a long reproduction runs
+    tags = {"scalefree.scale": scale, "mlflow.source.git.commit": commit}
     run_id = tracker.create_run(tracker.experiment(EXPERIMENT), directory.name, tags)
     flat = {f"{run}.{k}": v for run, cfg in configs.items() for k, v in to_flat(cfg.trial).items()}
     tracker.log_params(run_id, {"scale": scale, **flat})
@@ -161,7 +162,7 @@ def reproduce(
         call_dir = str(out_dir) if out_dir is not None else None
         info = {
             "address": address,
-            "commit": git_commit(),
+            "commit": commit,
             "run_id": run_id,
             "uri": redact(uri),
             "mode": "Ray tasks" if parallel else "in-process, one after the other",
