@@ -28,6 +28,14 @@ class LinkedOptunaSearch(OptunaSearch):
             trial.set_user_attr("tune_trial_id", trial_id)
         return params
 
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        # OptunaSearch reports a single objective at every result as an intermediate value. The
+        # objectives are final metrics (alpha_error, validated_skill, …) that per-epoch rows do not
+        # carry: those rows are skipped, not a KeyError that ends the study.
+        if isinstance(self.metric, str) and self.metric not in result:
+            return
+        super().on_trial_result(trial_id, result)
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
         trial = self._ot_trials.get(trial_id)
         if trial is None or trial_id in self._completed_trials:

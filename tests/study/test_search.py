@@ -81,3 +81,21 @@ def test_startup_trials_reach_the_tpe_sampler(tmp_path):
     limiter = make_searcher(cfg, tmp_path, "s")
     assert limiter.searcher._sampler._n_startup_trials == 3
     assert load_config("smoke").search.startup_trials == 10  # Optuna's own default
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_single_final_objective_survives_per_epoch_results(tmp_path):
+    # With one objective, OptunaSearch reads it from every result; per-epoch rows do not carry
+    # final metrics such as alpha_error, and used to end the study with a KeyError.
+    from study.search import make_searcher
+
+    overrides = ["search.objectives=[alpha_error]", "search.modes=[min]"]
+    cfg = load_config("smoke", overrides)
+    limiter = make_searcher(cfg, tmp_path, "single")
+    assert limiter.suggest("t1") is not None
+    limiter.on_trial_result("t1", {"val_accuracy": 0.9, "training_iteration": 1})
+    limiter.on_trial_complete("t1", {"alpha_error": 0.25, "val_accuracy": 0.9})
+    (trial,) = optuna.load_study(
+        study_name="single", storage=f"sqlite:///{tmp_path / 'optuna.db'}"
+    ).get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.values == [0.25]
