@@ -141,13 +141,19 @@ def _bands(run: RunResult) -> Control:
 
 
 def _sides(per_pair: np.ndarray) -> str:
-    """How the per-pair ratios sit around 1: a mean over a few pairs says little on its own."""
+    """How the per-pair ratios sit around 1, with a two-sided sign test: a mean over a few pairs
+    says little on its own."""
+    from scipy.stats import binomtest
+
     k, above = per_pair.size, int((per_pair > 1).sum())
-    if above == k:
-        return f"all {k} pairs above 1"
-    if above == 0:
-        return f"all {k} pairs below 1"
-    return f"{above} of {k} pairs above 1: no effect resolved"
+    p = binomtest(above, k, 0.5).pvalue
+    side = "above" if above > k - above else "below"
+    verdict = (
+        f"designs {'more' if side == 'above' else 'less'} robust"
+        if p < 0.05
+        else "no effect resolved"
+    )
+    return f"{above} of {k} pairs above 1, sign test p {p:.2g}: {verdict}"
 
 
 def _synthetic(run: RunResult, rng: np.random.Generator) -> tuple[Control, np.ndarray]:

@@ -26,3 +26,11 @@ def test_synthetic_heavy_tail_keeps_the_seeds_median_and_has_the_asked_exponent(
     assert abs(fit.alpha - 3.79) < 0.3 and fit.verdict == "heavy", (fit.alpha, fit.verdict)
     # directions are uniform: the mean displacement vector is small against the typical size
     assert np.abs(synthetic.mean(axis=(2, 3))).max() < 0.1 * np.median(sizes)
+
+
+def test_pairs_around_one_are_read_with_a_sign_test():
+    from study.reproduce.controls import _sides
+
+    assert _sides(np.full(8, 1.2)).endswith("more robust than their seeds")  # p = 0.008
+    assert _sides(np.array([0.9] * 7 + [1.1])).endswith("no effect resolved")  # p = 0.07
+    assert _sides(np.array([1.1, 0.9])).endswith("no effect resolved")
