@@ -147,9 +147,9 @@ def _sides(per_pair: np.ndarray) -> str:
 
     k, above = per_pair.size, int((per_pair > 1).sum())
     p = binomtest(above, k, 0.5).pvalue
-    side = "above" if above > k - above else "below"
+    more = above > k - above
     verdict = (
-        f"designs {'more' if side == 'above' else 'less'} robust"
+        f"{'more' if more else 'less'} robust than their seeds"
         if p < 0.05
         else "no effect resolved"
     )
