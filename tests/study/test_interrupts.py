@@ -45,6 +45,10 @@ def _sessions() -> set[str]:
     return {p.name for p in root.glob("session_2*")} if root.is_dir() else set()
 
 
+def _terminal_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stop_at(tmp_path: Path, name: str, point: str, sig: signal.Signals) -> int:
     """Launch the tiny study, wait until it reaches ``point``, send ``sig`` to its process group
     (what Ctrl-C in a terminal does), and return its exit code."""
@@ -60,6 +64,10 @@ def _stop_at(tmp_path: Path, name: str, point: str, sig: signal.Signals) -> int:
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),  # a pipe nobody reads would fill up and block the driver
         start_new_session=True,
+        # As in a terminal: a test run started in the background of a script inherits SIGINT
+        # ignored (POSIX shells do that to background jobs), and Python then never raises
+        # KeyboardInterrupt in the driver.
+        preexec_fn=_terminal_signals,
     )
     deadline = time.time() + 400
     while not marker.exists():
