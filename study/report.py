@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ __all__ = ["report", "pareto_mask", "finished_trials"]
 # (metric, short header): what every trial is read against, accuracy beside its baseline.
 COLUMNS = (
     ("d2l_accuracy", "D2L"),
+    ("baseline_accuracy", "stats"),
     ("oracle_accuracy", "oracle"),
     ("d2l_skill", "d2l_skill"),
     ("structure_baseline_accuracy", "struct"),
@@ -63,7 +65,8 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         row["inverse_mode"] = params.get("inverse.mode", "")
         for key, param in NUMERIC_PARAMS.items():
             row[key] = float(params.get(param, "nan"))
-        row["filters"] = params.get("forward.filters", "")
+        # "32/64/128", not "(32, 64, 128)": no comma inside a CSV field
+        row["filters"] = "/".join(re.findall(r"\d+", params.get("forward.filters", "")))
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
@@ -248,7 +251,7 @@ def report(name_or_dir: str) -> Path:
     )
     header = ["trial", "status", "stages", "filters", *NUMERIC_PARAMS, "inverse_mode"]
     header += [c for c, _ in COLUMNS]
-    header += ["alpha_verdict", "collapsed", "collapsed_reason", "pareto"]
+    header += ["alpha_verdict", "collapsed", "pareto", "collapsed_reason"]  # free text last
     with open(out / "trials.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
