@@ -27,7 +27,7 @@ from study.directory import StudyInfo
 from study.errors import StudyFailed
 from trainables.config import to_flat
 
-__all__ = ["drive", "experiments", "StudyFailed"]
+__all__ = ["drive", "experiments"]
 
 METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
 ENDED = ("TERMINATED", "ERROR")  # Tune statuses of trials that will not run again

@@ -63,8 +63,8 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         params = run.data.params
         row["stages"] = int(params.get("forward.stages", "0"))
         row["inverse_mode"] = params.get("inverse.mode", "")
-        for key, param in NUMERIC_PARAMS.items():
-            row[key] = float(params.get(param, "nan"))
+        for key in NUMERIC_PARAMS:
+            row[key] = float(params.get(f"search.{key}", "nan"))
         # "32/64/128", not "(32, 64, 128)": no comma inside a CSV field
         row["filters"] = "/".join(re.findall(r"\d+", params.get("forward.filters", "")))
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
@@ -75,14 +75,9 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
     return sorted(rows, key=lambda r: r["trial"])
 
 
-# Searched parameters the report reads from each trial run: row key → MLflow param.
-NUMERIC_PARAMS = {
-    "l2": "inverse_net.l2",
-    "fc": "inverse_net.fc",
-    "dropout": "forward.dropout",
-    "lr": "inverse_train.lr",
-    "batch_size": "inverse_train.batch_size",
-}
+# Searched parameters the report reads from each trial run, as Optuna sampled them (the trial logs
+# each one as the param ``search.<name>``; study.search.PARAM_KEYS maps them onto the config).
+NUMERIC_PARAMS = ("l2", "fc", "dropout", "lr", "batch_size")
 LOG_AXES = frozenset({"l2", "lr"})  # searched on a log scale, drawn on one
 CATEGORICAL = frozenset({"stages", "fc", "batch_size"})
 PAPER_ALPHA = 3.79  # Yu, Piao & Park: Δr exponent of generated structures (3 pooling stages)

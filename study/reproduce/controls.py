@@ -108,7 +108,7 @@ def _designers(runs: dict[str, RunResult]) -> Control:
     )
 
 
-def _bands(run: RunResult) -> Control:
+def _bands(run: RunResult) -> tuple[Control, dict[str, list[int]]]:
     targets = run.designs["targets"].mean(axis=1)
     designs = run.measures.w_avg
     n = targets.size
@@ -130,7 +130,7 @@ def _bands(run: RunResult) -> Control:
     )
     metrics = {f"control_band_targets_{k}": c for k, c in enumerate(t_counts)}
     metrics |= {f"control_band_designs_{k}": c for k, c in enumerate(d_counts)}
-    return Control(
+    control = Control(
         "w_avg band populations (Note S4)",
         f"bands {labels} per 10⁴: targets {cells(t_counts)}; designs ({LABELS[run.name]}) "
         f"{cells(d_counts)}; paper's designs {paper} "
@@ -138,6 +138,10 @@ def _bands(run: RunResult) -> Control:
         reading,
         metrics,
     )
+    return control, {
+        "targets (Eq. 5 test seeds)": t_counts,
+        f"designs ({LABELS[run.name]})": d_counts,
+    }
 
 
 def _sides(per_pair: np.ndarray) -> str:
@@ -156,7 +160,7 @@ def _sides(per_pair: np.ndarray) -> str:
     return f"{above} of {k} pairs above 1, sign test p {p:.2g}: {verdict}"
 
 
-def _synthetic(run: RunResult, rng: np.random.Generator) -> tuple[Control, np.ndarray]:
+def _synthetic(run: RunResult, rng: np.random.Generator) -> Control:
     import analysis
 
     cfg, attacks = run.config, run.trial.attacks
@@ -188,60 +192,49 @@ def _synthetic(run: RunResult, rng: np.random.Generator) -> tuple[Control, np.nd
         )
         + f"; {check}"
     )
-    return (
-        Control(
-            "synthetic heavy tail under the same attacks",
-            f"{k} Pareto(α {PAPER_ALPHA}) structures, random directions, each at its seed's median "
-            f"|Δr|: gain {num(gain.gain)} (log10 {gain.log10_gain:+.2f}; m < 32: "
-            f"{num(gain.small_m_gain)}) at ρa {strength:g}; isolated atoms {pct(isolated)}; fitted "
-            f"{fit.short()}, {fit.tail()}",
-            reading,
-            {
-                "control_synthetic_gain": gain.gain,
-                "control_synthetic_small_m": gain.small_m_gain,
-                "control_synthetic_alpha": fit.alpha,
-                "control_synthetic_isolated": isolated,
-            },
-        ),
-        synthetic,
+    return Control(
+        "synthetic heavy tail under the same attacks",
+        f"{k} Pareto(α {PAPER_ALPHA}) structures, random directions, each at its seed's median "
+        f"|Δr|: gain {num(gain.gain)} (log10 {gain.log10_gain:+.2f}; m < 32: "
+        f"{num(gain.small_m_gain)}) at ρa {strength:g}; isolated atoms {pct(isolated)}; fitted "
+        f"{fit.short()}, {fit.tail()}",
+        reading,
+        {
+            "control_synthetic_gain": gain.gain,
+            "control_synthetic_small_m": gain.small_m_gain,
+            "control_synthetic_alpha": fit.alpha,
+            "control_synthetic_isolated": isolated,
+        },
     )
 
 
-def _sweep(run: RunResult) -> tuple[Control, list[tuple[float, object]]]:
+def _sweep(run: RunResult) -> tuple[Control, list[tuple[float, object, float, float]]]:
+    """The control and, per strength, (ρa, RobustnessGain, hub Gini of designs, of seeds)."""
     import analysis
 
     cfg, attacks = run.config, run.trial.attacks
     k = attacks.per_pair.size
     seeds = run.designs["seed_displacements"][:k]
     generated = run.designs["displacements"][:k]
-    results = []
-    for strength in CONTROL_STRENGTHS:
+
+    def gain_at(strength: float):
         if math.isclose(strength, cfg.score.attack_strength):
-            results.append((strength, attacks))  # the trial's own attacks: same pairs and seed
-            continue
-        results.append(
-            (
-                strength,
-                analysis.robustness_gain(
-                    seeds,
-                    generated,
-                    strength=strength,
-                    seed=run.trial.seeds.attacks,
-                    device=cfg.device,
-                ),
-            )
+            return attacks  # the trial's own attacks: same pairs and seed
+        return analysis.robustness_gain(
+            seeds, generated, strength=strength, seed=run.trial.seeds.attacks, device=cfg.device
         )
 
-    def gini(r) -> tuple[float, float]:
-        return analysis.hub_gini(r.generated_delta), analysis.hub_gini(r.seed_delta)
-
+    swept = []
+    for strength in CONTROL_STRENGTHS:
+        r = gain_at(strength)
+        swept.append(
+            (strength, r, analysis.hub_gini(r.generated_delta), analysis.hub_gini(r.seed_delta))
+        )
     cells, metrics = [], {}
-    for strength, r in results:
-        g, s = gini(r)
+    for strength, r, g, s in swept:
         cells.append(
             f"ρa {strength:g}: gain {num(r.gain)} ({_sides(r.per_pair)}; m < 32: "
-            f"{num(r.small_m_gain)}), Gini {g:.3f} "
-            f"vs seeds {s:.3f}"
+            f"{num(r.small_m_gain)}), Gini {g:.3f} vs seeds {s:.3f}"
         )
         metrics |= {
             f"control_gain_rho{strength:g}": r.gain,
@@ -249,13 +242,13 @@ def _sweep(run: RunResult) -> tuple[Control, list[tuple[float, object]]]:
             f"control_gini_rho{strength:g}": g,
             f"control_gini_seed_rho{strength:g}": s,
         }
-    gains = [r.gain for _, r in results]
+    gains = [r.gain for _, r, *_ in swept]
     above = sum(x > 1 for x in gains)
-    ginis = [gini(r) for _, r in results]
-    seed_range = (min(s for _, s in ginis), max(s for _, s in ginis))
+    seed_ginis = [s for *_, s in swept]
+    seed_range = (min(seed_ginis), max(seed_ginis))
     paper = "never near" if max(gains) < 10 else "reaching"
     reading = (
-        f"the gain is above 1 at {above} of {len(results)} strengths "
+        f"the gain is above 1 at {above} of {len(swept)} strengths "
         f"(range {num(min(gains))}–{num(max(gains))}, {k} pairs), {paper} the paper's 10²–10⁴; "
         "the seeds' "
         f"own Gini moves from {seed_range[0]:.3f} to {seed_range[1]:.3f} with ρa, so a Gini is "
@@ -268,7 +261,7 @@ def _sweep(run: RunResult) -> tuple[Control, list[tuple[float, object]]]:
             reading,
             metrics,
         ),
-        results,
+        swept,
     )
 
 
@@ -276,10 +269,10 @@ def build_controls(runs: dict[str, RunResult]) -> tuple[list[Control], dict]:
     """The controls and what their figures need."""
     main = runs[MAIN]
     rng = np.random.default_rng(main.trial.seeds.attacks)
-    synthetic, synthetic_displacements = _synthetic(main, rng)
-    sweep, sweep_results = _sweep(main)
-    controls = [_designers(runs), _bands(main), synthetic, sweep]
-    return controls, {"sweep": sweep_results, "synthetic": synthetic_displacements}
+    bands, counts = _bands(main)
+    sweep, swept = _sweep(main)
+    controls = [_designers(runs), bands, _synthetic(main, rng), sweep]
+    return controls, {"bands": counts, "sweep": swept}
 
 
 def draw_control_figures(runs: dict[str, RunResult], extras: dict, directory: Path) -> list:
@@ -289,17 +282,10 @@ def draw_control_figures(runs: dict[str, RunResult], extras: dict, directory: Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import analysis
-
-    main = runs[MAIN]
     out_dir = directory / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
-    n = main.measures.w_avg.size
-    per = PAPER_TARGETS / n
-    series = {
-        "targets (Eq. 5 test seeds)": band_counts(main.designs["targets"].mean(axis=1)),
-        f"designs ({LABELS[MAIN]})": band_counts(main.measures.w_avg),
-    }
+    per = PAPER_TARGETS / runs[MAIN].measures.w_avg.size
+    series = extras["bands"]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     x = np.arange(len(CONTROL_BANDS))
     width = 0.27
@@ -315,8 +301,8 @@ def draw_control_figures(runs: dict[str, RunResult], extras: dict, directory: Pa
     plt.close(fig)
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
-    rho = np.array([s for s, _ in extras["sweep"]])
-    results = [r for _, r in extras["sweep"]]
+    rho = np.array([strength for strength, *_ in extras["sweep"]])
+    results = [r for _, r, *_ in extras["sweep"]]
     panels = (
         (
             left,
@@ -330,8 +316,8 @@ def draw_control_figures(runs: dict[str, RunResult], extras: dict, directory: Pa
             right,
             "hub Gini of δ",
             (
-                ("designs", [analysis.hub_gini(r.generated_delta) for r in results]),
-                ("seeds", [analysis.hub_gini(r.seed_delta) for r in results]),
+                ("designs", [g for *_, g, _ in extras["sweep"]]),
+                ("seeds", [s for *_, s in extras["sweep"]]),
             ),
         ),
     )
