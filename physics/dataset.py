@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from physics.checks import check_int
-from physics.hamiltonian import DEFAULT_A, DEFAULT_ONSITE, DEFAULT_T0, mode_areas
+from physics.constants import DEFAULT_A, DEFAULT_ONSITE, DEFAULT_T0
 from physics.lattice import sample_structures
 
 __all__ = [
@@ -114,6 +114,9 @@ def shard_plan(spec: DatasetSpec) -> list[ShardTask]:
 def make_shard(spec: DatasetSpec, task: ShardTask, *, device: str | None = None) -> dict:
     """Draw and solve one shard: ``displacements`` (n, 2, L, L), ``mode_areas`` (n, N) and
     ``disorder`` (n, 2) = (ρ, σ) of each structure, float64."""
+    # torch loads here, where shards are solved, and not in the study driver
+    from physics.hamiltonian import mode_areas
+
     disp, disorder = sample_structures(
         task.count,
         seed=task.seed(spec),

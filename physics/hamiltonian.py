@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from physics.checks import is_finite
+from physics.constants import DEFAULT_A, DEFAULT_ONSITE, DEFAULT_T0
 from physics.device import resolve_device
 from physics.eigh import eigh
 from physics.lattice import check_displacements, positions, rest_positions
@@ -39,9 +40,6 @@ __all__ = [
     "differentiable_mode_areas",
 ]
 
-DEFAULT_A = 1.1454
-DEFAULT_T0 = 3.14e-2
-DEFAULT_ONSITE = 1.0
 _CHUNK = 64  # structures per eigh call: bounds memory, keeps LAPACK batched
 
 

@@ -33,13 +33,16 @@ METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alph
 ENDED = ("TERMINATED", "ERROR")  # Tune statuses of trials that will not run again
 
 
-def environment() -> None:
+def environment(cfg: StudyConfig) -> None:
     # The classic progress table (validated accuracy, α, robustness gain per trial).
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Per-epoch results carry the ASHA metric; objectives arrive only with the final result.
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-    os.environ.setdefault("TUNE_MAX_PENDING_TRIALS_PG", "1")
+    # Tune keeps one trial pending for a searcher (its default): the second trial's actor would
+    # only start once the first runs, 4 s later on 2 cores. As many as run at once may be pending;
+    # the ConcurrencyLimiter still asks Optuna for no more than that.
+    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(cfg.search.max_concurrent)
     # Every epoch checkpoints (resume continues from there); the snapshot-rate warning is noise here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     # Snapshot Tune's experiment state every 2 s (default: adaptive, often tens of seconds), so a
@@ -49,6 +52,10 @@ def environment() -> None:
     # actors (default 600 s, while an epoch may take minutes); the checkpoint of the last epoch is
     # what resume continues from either way.
     os.environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", "20")
+    # Tune's default loggers: CSV and JSON are kept (:func:`_run_config` passes them); its
+    # TensorBoard logger is not, since MLflow holds every curve, and tensorboardX imports torch in
+    # the driver as the experiment starts (2 s of the study's start, benchmarks/study_overhead.py).
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
 
 
 def experiments(directory: Path) -> list[Path]:
@@ -77,8 +84,11 @@ def _run_config(cfg: StudyConfig, directory: Path, name: str):
         parameter_columns=["stages", "fc", "inverse_mode"],
         max_report_frequency=20,
     )
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
     return tune.RunConfig(
         name=name,
+        callbacks=[CSVLoggerCallback(), JsonLoggerCallback()],
         storage_path=str(directory),
         failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
         # Tune deletes checkpoints beyond num_to_keep from the worker, ahead of its own state

@@ -108,18 +108,38 @@ def test_mlflow_has_one_owner():
     assert owners == ["study.tracking"]
 
 
-def test_the_cli_and_ui_load_without_torch_or_scikit_learn():
-    # `scalefree ui` and every bad-input line must not wait for torch (~2 s) or scikit-learn: the
-    # CLI, the UI and the input checks stay light (benchmarks/ui_startup.py measures the gain).
+def _heavy_modules_loaded(modules: str) -> list[str]:
+    """Which of torch, scikit-learn, Ray and Optuna a fresh interpreter holds after importing
+    ``modules`` (a comma-separated list)."""
     import subprocess
     import sys
 
     code = (
-        "import sys, study.cli, study.ui, study.errors, physics.checks, trainables.metrics; "
-        "print(sorted(m for m in ('torch', 'sklearn', 'ray', 'optuna') if m in sys.modules))"
+        f"import sys, {modules}; "
+        "print(' '.join(m for m in ('torch', 'sklearn', 'ray', 'optuna') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout
+    return out.stdout.split()
+
+
+def test_the_cli_and_ui_load_without_torch_or_scikit_learn():
+    # `scalefree ui` and every bad-input line must not wait for torch (~2 s) or scikit-learn: the
+    # CLI, the UI and the input checks stay light (benchmarks/ui_startup.py measures the gain).
+    loaded = _heavy_modules_loaded(
+        "study.cli, study.ui, study.errors, physics.checks, trainables.metrics"
+    )
+    assert loaded == []
+
+
+def test_the_study_driver_loads_without_torch():
+    # The driver generates data through Ray tasks and reads it as numpy: importing torch there
+    # (as study.config once did through physics.hamiltonian's constants) costs ~2 s of every
+    # study's start, on the path before the first trial (benchmarks/study_overhead.py).
+    loaded = _heavy_modules_loaded(
+        "study.launch, study.driver, study.data, study.search, study.report, study.tracking, "
+        "study.optuna_search"
+    )
+    assert "torch" not in loaded
 
 
 def test_the_physics_package_still_exports_the_hamiltonian_function():
