@@ -40,6 +40,20 @@ def test_histogram_and_ccdf(tmp_path, seeds, generated):
     )
 
 
+def test_a_long_ccdf_is_thinned_in_the_bulk_only():
+    from analysis.figures import _empirical_ccdf
+
+    x = np.random.default_rng(1).pareto(2.5, 200_000)
+    xs, ccdf = _empirical_ccdf(x, points=2000)
+    full_x, full_ccdf = _empirical_ccdf(x, points=x.size)
+    assert full_x.size == x.size and xs.size < 2000
+    np.testing.assert_array_equal(xs[-100:], full_x[-100:])  # the tail, every value
+    np.testing.assert_array_equal(ccdf[-100:], full_ccdf[-100:])
+    assert xs[0] == full_x[0] and ccdf[0] == 1.0
+    kept = np.searchsorted(full_x, xs)  # the thinned points lie on the full curve
+    np.testing.assert_array_equal(ccdf, full_ccdf[kept])
+
+
 def test_weight_ccdf(tmp_path):
     weight = np.random.default_rng(0).standard_t(3, size=(50, 16))
     assert_png(analysis.weight_ccdf(weight, tmp_path / "w.png", size=5), tmp_path / "w.png")
