@@ -138,12 +138,15 @@ def _validate_study(cfg: StudyConfig) -> None:
         fail("space.bound", "must list at least one of true/false", list(sp.bound))
     if not sp.bonds:
         fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
-    if se.num_samples < 1:
-        fail("search.num_samples", "must be >= 1", se.num_samples)
-    if se.startup_trials < 1:
-        fail("search.startup_trials", "must be >= 1", se.startup_trials)
-    if se.max_concurrent < 1:
-        fail("search.max_concurrent", "must be >= 1", se.max_concurrent)
+    for key, least in (
+        ("num_samples", 1),
+        ("startup_trials", 1),
+        ("max_concurrent", 1),
+        ("grace_period", 1),
+        ("max_failures", 0),
+    ):
+        if getattr(se, key) < least:
+            fail(f"search.{key}", f"must be >= {least}", getattr(se, key))
     if not se.objectives or any(o not in METRICS for o in se.objectives):
         unknown = [o for o in se.objectives if o not in METRICS]
         rule = "must be a non-empty list of final metrics, e.g. [validated_skill, alpha]"
@@ -161,12 +164,8 @@ def _validate_study(cfg: StudyConfig) -> None:
         fail("search.alpha_target", "must be finite", se.alpha_target)
     if se.scheduler not in ("none", "asha"):
         fail("search.scheduler", "must be none or asha", se.scheduler)
-    if se.grace_period < 1:
-        fail("search.grace_period", "must be >= 1", se.grace_period)
     if se.keep_checkpoints < 0:
         fail("search.keep_checkpoints", "must be >= 0 (0 keeps all)", se.keep_checkpoints)
-    if se.max_failures < 0:
-        fail("search.max_failures", "must be >= 0", se.max_failures)
     r = cfg.resources
     if not (math.isfinite(r.cpus_per_trial) and r.cpus_per_trial > 0):
         fail("resources.cpus_per_trial", "must be a finite number > 0", r.cpus_per_trial)
