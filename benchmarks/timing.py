@@ -8,12 +8,7 @@ import time
 
 def best_of(fn, repeats: int = 3) -> float:
     """The shortest of ``repeats`` wall times of ``fn()`` in seconds (the least disturbed run)."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return best_of_interleaved([fn], repeats)[0]
 
 
 def best_of_interleaved(fns, rounds: int = 5) -> list[float]:

@@ -73,7 +73,6 @@ def _check_writable(studies: Path) -> None:
 def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
     """Start a new study ``name``; returns its directory."""
     from study import leftovers
-    from study.cluster import connect
     from study.driver import drive, environment
     from study.tracking import git_commit
 
@@ -88,10 +87,8 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
             ) from None
         stack.enter_context(driver_lock(directory))
         stack.callback(leftovers.clean, directory, name)
-        opening = _open_beside_ray(stack, uri)
-        stack.enter_context(connect(address))
+        tracker = _ray_and_tracker(stack, uri, address)
         (directory / "config.yaml").write_text(config_yaml(cfg))
-        tracker = opening.result()
         experiment_id = tracker.experiment(cfg.tracking.experiment)
         info = StudyInfo(
             name=name,
@@ -121,7 +118,7 @@ def resume(name_or_dir: str, *, address: str | None = None) -> Path:
 
 def _resume(info: StudyInfo, *, address: str | None) -> Path:
     from study import leftovers
-    from study.cluster import check_address, connect
+    from study.cluster import check_address
     from study.driver import drive, environment
     from study.search import check_directions
     from study.tracking import check_uri
@@ -139,27 +136,28 @@ def _resume(info: StudyInfo, *, address: str | None) -> Path:
     environment(cfg)
     with contextlib.ExitStack() as stack:
         stack.callback(leftovers.clean, directory, info.name)
-        opening = _open_beside_ray(stack, info.tracking_uri)
-        stack.enter_context(connect(address))
-        tracker = opening.result()
+        tracker = _ray_and_tracker(stack, info.tracking_uri, address)
         tracker.start_parent(info.experiment_id, info.name, info.parent_run_id)
         print(f"[study] resuming {info.name} from {directory}", flush=True)
         drive(cfg, info, tracker, record_ray=not address)
     return directory
 
 
-def _open_beside_ray(stack: contextlib.ExitStack, uri: str):
-    """Open the tracking store in a thread while ``ray.init`` starts Ray's processes; returns the
-    future of the :class:`~study.tracking.Tracker`. Importing MLflow's SQLAlchemy store and, for a
-    new SQLite file, its schema migrations take ~5 s of one core, while ``ray.init`` mostly waits
-    for its processes: side by side the two took 8 s instead of 10.5 s one after the other
-    (benchmarks/study_overhead.py). The thread is joined when ``stack`` closes, so a failed or
-    interrupted start never leaves a half-migrated store."""
+def _ray_and_tracker(stack: contextlib.ExitStack, uri: str, address: str | None):
+    """Connect to Ray for the duration of ``stack`` and return the :class:`~study.tracking.Tracker`
+    of ``uri``, opened in a thread while ``ray.init`` starts Ray's processes. Importing MLflow's
+    SQLAlchemy store and, for a new SQLite file, its schema migrations take ~5 s of one core, while
+    ``ray.init`` mostly waits for its processes: side by side the two took 8 s instead of 10.5 s
+    one after the other (benchmarks/study_overhead.py). The thread is joined when ``stack``
+    closes, so a failed or interrupted start never leaves a half-migrated store."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from study.cluster import connect
     from study.tracking import Tracker
 
-    return stack.enter_context(ThreadPoolExecutor(1)).submit(Tracker, uri)
+    opening = stack.enter_context(ThreadPoolExecutor(1)).submit(Tracker, uri)
+    stack.enter_context(connect(address))
+    return opening.result()
 
 
 # Keys a resume may change: where and how wide the study runs, not what its trials compute.
