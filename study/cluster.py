@@ -1,4 +1,5 @@
-"""Connecting to Ray: a local instance by default, or a running cluster by address."""
+"""Connecting to Ray: a local instance by default, or a running cluster by address; and checking
+that every node of a cluster sees the study's folder."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
-__all__ = ["connect", "check_address"]
+__all__ = ["connect", "check_address", "check_shared"]
 
 
 def check_address(address: str) -> None:
@@ -45,3 +47,79 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Itera
         yield
     finally:
         ray.shutdown()
+
+
+PROBE_PREFIX = ".scalefree-probe-"  # the driver's marker file; removed when the probe ends
+PROBE_TIMEOUT_S = 90  # a node's probe task may wait for a worker process to start
+
+
+def _nearest_existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _probe(marker: str, token: str) -> str:
+    """On one node: '' when it reads the driver's ``marker`` (holding ``token``) and can create a
+    file beside it, else what it cannot do."""
+    import tempfile
+
+    path = Path(marker)
+    try:
+        if path.read_text() != token:
+            return "sees another folder at that path"
+    except OSError:
+        return "cannot see it"
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=PROBE_PREFIX):
+            pass
+    except OSError as err:
+        return f"cannot write there ({err.strerror or err})"
+    return ""
+
+
+def check_shared(folder: Path, key: str) -> None:
+    """Every alive node of the connected Ray cluster must see ``folder`` (or, before it exists,
+    its nearest existing parent) at the same path, with the same files, and write there: trials
+    keep their checkpoints and files in the study directory, wherever they run.
+
+    The driver writes a marker with a random token, one task pinned to each node reads it and
+    creates a file beside it, and the marker is removed whatever happens. A node that cannot is
+    one error line naming the node, what to share and ``key``, the setting that moves it."""
+    import secrets
+
+    import ray
+    from ray.exceptions import RayError
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    folder = Path(folder).resolve()
+    target = _nearest_existing(folder)
+    token = secrets.token_hex(16)
+    marker = target / f"{PROBE_PREFIX}{token}"
+    marker.write_text(token)
+    try:
+        probe = ray.remote(num_cpus=0, max_retries=0)(_probe)
+        nodes = {}
+        for node in ray.nodes():
+            if node["Alive"]:
+                pinned = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+                ref = probe.options(scheduling_strategy=pinned).remote(str(marker), token)
+                nodes[ref] = node["NodeManagerAddress"]
+        ready, _ = ray.wait(list(nodes), num_returns=len(nodes), timeout=PROBE_TIMEOUT_S)
+        for ref, ip in nodes.items():
+            if ref not in ready:
+                problem = f"did not answer within {PROBE_TIMEOUT_S} s"
+            else:
+                try:
+                    problem = ray.get(ref)
+                except RayError as err:  # e.g. the project is not installed there
+                    cause = getattr(err, "cause", None) or err
+                    problem = f"cannot run scalefree ({type(cause).__name__}: {str(cause)[:80]})"
+            if problem:
+                raise ValueError(
+                    f"{key}: must be a folder every Ray node sees at the same path (node {ip} "
+                    f"{problem}: mount it at the same path on every node, or set {key} to a "
+                    f"folder they share), but got {str(folder)!r}."
+                )
+    finally:
+        marker.unlink(missing_ok=True)

@@ -64,20 +64,45 @@ def experiments(directory: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.partition("-")[2] or 1))
 
 
-def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict):
+def _base_flat(cfg: StudyConfig) -> dict:
+    """The flat trial config every trial starts from (the search's samples go on top)."""
+    return to_flat(cfg.trial) | {"threads": max(1, int(cfg.resources.cpus_per_trial))}
+
+
+def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, finished: dict):
     from ray import tune
 
     from study.tune_trial import tune_trial
 
-    base = to_flat(cfg.trial)
-    base["threads"] = max(1, int(cfg.resources.cpus_per_trial))
     resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
-    trainable = tune.with_parameters(tune_trial, base_flat=base, data=data, study=info)
+    trainable = tune.with_parameters(
+        tune_trial,
+        base_flat=_base_flat(cfg),
+        data=data,
+        study=info.name,
+        alpha_target=info.alpha_target,
+        finished=finished,
+    )
     return tune.with_resources(trainable, resources)
 
 
-def _run_config(cfg: StudyConfig, directory: Path, name: str):
+def _finished(info: StudyInfo, tracker) -> dict[str, dict]:
+    """Tune trial id → final metrics of every trial whose MLflow run FINISHED: a trial Tune still
+    counts as unfinished (it ended after Tune's last snapshot) reports these instead of rerunning."""
+    from study.tracking import TRIAL_TAG
+    from study.tune_trial import FINAL_KEYS
+
+    return {
+        run.data.tags[TRIAL_TAG]: {k: v for k, v in run.data.metrics.items() if k in FINAL_KEYS}
+        for run in tracker.child_runs(info.experiment_id, info.parent_run_id)
+        if run.info.status == "FINISHED" and TRIAL_TAG in run.data.tags
+    }
+
+
+def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str):
     from ray import tune
+
+    from study.recorder import TrialRecorder
 
     reporter = tune.CLIReporter(
         metric_columns=METRIC_COLUMNS,
@@ -88,8 +113,13 @@ def _run_config(cfg: StudyConfig, directory: Path, name: str):
 
     return tune.RunConfig(
         name=name,
-        callbacks=[CSVLoggerCallback(), JsonLoggerCallback()],
-        storage_path=str(directory),
+        # The recorder is MLflow's one writer for trials (trials never open the store).
+        callbacks=[
+            TrialRecorder(info, _base_flat(cfg), tracker),
+            CSVLoggerCallback(),
+            JsonLoggerCallback(),
+        ],
+        storage_path=str(info.dir),
         failure_config=tune.FailureConfig(max_failures=cfg.search.max_failures),
         # Tune deletes checkpoints beyond num_to_keep from the worker, ahead of its own state
         # snapshot: a driver killed in between resumes towards a deleted checkpoint. Keeping all
@@ -100,13 +130,13 @@ def _run_config(cfg: StudyConfig, directory: Path, name: str):
     )
 
 
-def _new_experiment(cfg: StudyConfig, info: StudyInfo, data: dict, name: str, samples: int):
+def _new_experiment(cfg: StudyConfig, info: StudyInfo, tracker, trainable, name: str, samples: int):
     from ray import tune
 
     from study.search import make_scheduler, make_searcher
 
     return tune.Tuner(
-        _trainable(cfg, info, data),
+        trainable,
         tune_config=tune.TuneConfig(
             search_alg=make_searcher(cfg, info.dir, info.name),
             scheduler=make_scheduler(cfg),
@@ -114,7 +144,7 @@ def _new_experiment(cfg: StudyConfig, info: StudyInfo, data: dict, name: str, sa
             # Trial actors outlive their trial: the next one skips process start and imports.
             reuse_actors=True,
         ),
-        run_config=_run_config(cfg, info.dir, name),
+        run_config=_run_config(cfg, info, tracker, name),
     )
 
 
@@ -163,12 +193,13 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
         record()
         data = _data(cfg, info, tracker)
         record()
+        trainable = _trainable(cfg, info, data, _finished(info, tracker))
         done = experiments(info.dir)
         if done:
             print(f"[study] restoring {done[-1].name}", flush=True)
             tuner = tune.Tuner.restore(
                 str(done[-1]),
-                trainable=_trainable(cfg, info, data),
+                trainable=trainable,
                 resume_unfinished=True,
                 resume_errored=True,
             )
@@ -178,7 +209,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             count = len(experiments(info.dir))
             name = f"tune-{count + 1}" if count else "tune"
             print(f"[study] {missing} trial(s) to run in {name}", flush=True)
-            _fit(_new_experiment(cfg, info, data, name, missing))
+            _fit(_new_experiment(cfg, info, tracker, trainable, name, missing))
             _check_not_interrupted(info.dir / name)
         _finish(info, tracker)
     except BaseException as err:
@@ -236,7 +267,28 @@ def _finish(info: StudyInfo, tracker) -> None:
         )
     faults.point("report")
     report(str(info.dir))
+    _check_infrastructure(info, tracker)
     tracker.finish(info.parent_run_id)
+
+
+def _check_infrastructure(info: StudyInfo, tracker) -> None:
+    """Trials that failed for a reason outside their configuration (a host that cannot reach the
+    storage, a lost node) are no result: the study says so in one line and fails, and `resume`
+    retries them once the cluster is mended."""
+    from study.tracking import FAILURE_KIND_TAG
+
+    failed = [
+        run
+        for run in tracker.child_runs(info.experiment_id, info.parent_run_id)
+        if run.info.status == "FAILED" and run.data.tags.get(FAILURE_KIND_TAG) == "infrastructure"
+    ]
+    if failed:
+        reason = failed[0].data.tags.get("failure_reason", "no reason recorded")
+        raise StudyFailed(
+            f"study: trials must not fail for reasons outside their configuration, but "
+            f"{len(failed)} did ({reason[:200]}); mend the cluster, then "
+            f"`scalefree resume {info.name}`."
+        )
 
 
 def _reconcile(info: StudyInfo, tracker, statuses: dict[str, str]) -> None:

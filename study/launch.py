@@ -79,15 +79,17 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
     directory, uri = preflight(cfg, name, address)
     environment(cfg)
     with contextlib.ExitStack() as stack:
+        ours = []  # the directory, once this launch made it: what a killed driver left is cleaned
+        stack.callback(lambda: ours and leftovers.clean(directory, name))  # after Ray stopped
+        tracker = _ray_and_tracker(stack, uri, address, shared=directory)
         try:
             directory.mkdir(parents=True)
         except FileExistsError:  # another launch of this name got there first
             raise ValueError(
                 f"--name: must be a new study (use `scalefree resume {name}`), but got {name!r}."
             ) from None
+        ours.append(directory)
         stack.enter_context(driver_lock(directory))
-        stack.callback(leftovers.clean, directory, name)
-        tracker = _ray_and_tracker(stack, uri, address)
         (directory / "config.yaml").write_text(config_yaml(cfg))
         experiment_id = tracker.experiment(cfg.tracking.experiment)
         info = StudyInfo(
@@ -136,25 +138,35 @@ def _resume(info: StudyInfo, *, address: str | None) -> Path:
     environment(cfg)
     with contextlib.ExitStack() as stack:
         stack.callback(leftovers.clean, directory, info.name)
-        tracker = _ray_and_tracker(stack, info.tracking_uri, address)
+        tracker = _ray_and_tracker(stack, info.tracking_uri, address, shared=directory)
         tracker.start_parent(info.experiment_id, info.name, info.parent_run_id)
         print(f"[study] resuming {info.name} from {directory}", flush=True)
         drive(cfg, info, tracker, record_ray=not address)
     return directory
 
 
-def _ray_and_tracker(stack: contextlib.ExitStack, uri: str, address: str | None):
+def _ray_and_tracker(stack: contextlib.ExitStack, uri: str, address: str | None, *, shared: Path):
     """Connect to Ray for the duration of ``stack`` and return the :class:`~study.tracking.Tracker`
-    of ``uri``, opened in a thread while ``ray.init`` starts Ray's processes. Importing MLflow's
-    SQLAlchemy store and, for a new SQLite file, its schema migrations take ~5 s of one core, while
-    ``ray.init`` mostly waits for its processes: side by side the two took 8 s instead of 10.5 s
-    one after the other (benchmarks/study_overhead.py). The thread is joined when ``stack``
-    closes, so a failed or interrupted start never leaves a half-migrated store."""
+    of ``uri``.
+
+    On a local Ray the tracker opens in a thread while ``ray.init`` starts Ray's processes:
+    importing MLflow's SQLAlchemy store and, for a new SQLite file, its schema migrations take ~5 s
+    of one core, while ``ray.init`` mostly waits for its processes (8 s instead of 10.5 s one after
+    the other, benchmarks/study_overhead.py). The thread is joined when ``stack`` closes, so a
+    failed or interrupted start never leaves a half-migrated store.
+
+    On a cluster (``address``) every node must first see ``shared``, the study directory where
+    trials keep their checkpoints and files (:func:`study.cluster.check_shared`); the tracker opens
+    after that check, so a refused launch creates nothing, not even the store."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from study.cluster import connect
+    from study.cluster import check_shared, connect
     from study.tracking import Tracker
 
+    if address:
+        stack.enter_context(connect(address))
+        check_shared(shared, "tracking.studies_dir")
+        return Tracker(uri)
     opening = stack.enter_context(ThreadPoolExecutor(1)).submit(Tracker, uri)
     stack.enter_context(connect(address))
     return opening.result()

@@ -1,9 +1,10 @@
-"""MLflow, owned here: the tracking URI, one :class:`Tracker` through which launch, the Tune trial,
-report and reproduce log, and the names and tags a study's runs carry.
+"""MLflow, owned here: the tracking URI, one :class:`Tracker` through which launch, the driver's
+trial recorder (:mod:`study.recorder`), report and reproduce log, and the names and tags a study's
+runs carry. Only the driver writes: trials never open the store.
 
 One parent run per study, one nested run per trial, also after resume. Ray's
-``MLflowLoggerCallback`` opens a new run for every resumed trial and keeps no state, so trials log
-through :meth:`Tracker.trial_run` instead: a trial's run is found again by its
+``MLflowLoggerCallback`` opens a new run for every resumed trial and keeps no state, so trial runs
+go through :meth:`Tracker.trial_run` instead: a trial's run is found again by its
 ``scalefree.trial_id`` tag under the study's parent run and continued, never duplicated.
 """
 
@@ -38,6 +39,7 @@ STUDY_TAG = "scalefree.study"
 COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
 COMPUTE_TAG = "scalefree.compute_interval"  # "start end" Unix seconds of a trial's run_trial
 VERDICT_TAG = "scalefree.alpha_verdict"  # heavy / not heavy / too short to tell (PowerLawFit)
+FAILURE_KIND_TAG = "scalefree.failure_kind"  # trial (its own computation) / infrastructure
 PARETO_TAG = "scalefree.pareto"  # "true" on the trials of the study's Pareto front
 REDACTED = "***"  # stands for a password in stored and logged URIs
 MODEL_TRAINING_KIND = "custom_model_development"  # MLflow 3's experiment kind for runs, not traces

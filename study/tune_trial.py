@@ -1,41 +1,37 @@
 """The Tune adapter: one trial as a Tune function trainable around ``trainables.run_trial``.
 
-It adds what a trial needs inside a study: the Tune context and checkpoints, the trial's MLflow run
-(found again on resume, never duplicated) and the final report that Optuna reads.
+It adds what a trial needs inside a study: the Tune context, a checkpoint per epoch and the final
+report that Optuna reads. It never opens the tracking store: every number goes to the driver in
+Tune's results, and the trial's files (``generated.npz``, the weights, the figures) in its last
+checkpoint, under ``artifacts/``. The driver's :class:`study.recorder.TrialRecorder` writes both to
+MLflow, so a trial on any host needs only Tune's storage (the study directory), not the driver's
+disk or its SQLite file.
+
+A trial that already finished is never computed again: the driver hands over the final metrics of
+trials whose MLflow run is FINISHED (``finished``), and a last checkpoint that holds ``final.json``
+(the final result, written before it was reported) is reported again from there.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
 
 from study import faults
 from study.config import METRICS
-from study.directory import StudyInfo
+from study.errors import TrialFailed
 from study.leftovers import work_prefix
 
-__all__ = ["tune_trial", "FINAL_KEYS"]
+__all__ = ["tune_trial", "FINAL_KEYS", "FINAL_FILE", "ARTIFACTS", "NODE_KEY"]
 
 FINAL_KEYS = (*METRICS, "val_accuracy")  # what a replayed finished trial reports again
+FINAL_FILE = "final.json"  # in the last checkpoint: the final result as reported
+ARTIFACTS = "artifacts"  # in the last checkpoint: the files the trial's MLflow run holds
+NODE_KEY = "node_id"  # the Ray node a result came from (Tune adds node_ip and hostname itself)
 PHASES = ("forward", "inverse")
-
-
-def _tags(cfg, study: StudyInfo) -> dict[str, str]:
-    import ray
-
-    from study.tracking import architecture_tags
-
-    return {
-        "ray.node_id": ray.get_runtime_context().get_node_id(),
-        "ray.node_ip": ray.util.get_node_ip_address(),
-        "scalefree.host": socket.gethostname(),
-        "mlflow.source.git.commit": study.git_commit,
-        "scalefree.git_commit": study.git_commit[:12],
-        **architecture_tags(cfg),
-    }
 
 
 def _result(metrics: dict, final: bool) -> dict:
@@ -48,93 +44,70 @@ def _result(metrics: dict, final: bool) -> dict:
     return result
 
 
-def tune_trial(params: dict, *, base_flat: dict, data: dict, study: StudyInfo) -> None:
-    """Function trainable: ``params`` are Optuna's samples, the rest comes via ``with_parameters``."""
+def tune_trial(
+    params: dict, *, base_flat: dict, data: dict, study: str, alpha_target: float, finished: dict
+) -> None:
+    """Function trainable: ``params`` are Optuna's samples, the rest comes via ``with_parameters``
+    (``study``: the study's name; ``finished``: Tune trial id → final metrics of trials whose run
+    already FINISHED)."""
+    import ray
     from ray import tune
     from ray.tune import Checkpoint
 
     from study.search import apply_params
-    from study.tracking import COLLAPSED_TAG, COMPUTE_TAG, VERDICT_TAG, Tracker, trial_name
-    from trainables.config import from_flat, to_flat
+    from trainables.config import from_flat
     from trainables.trial import run_trial
 
     trial_id = tune.get_context().get_trial_id()
-    cfg = from_flat(apply_params(base_flat, params))
-    tracker = Tracker(study.tracking_uri)
-    run_name = trial_name(cfg, trial_id)
-    run_id, finished = tracker.trial_run(
-        study.experiment_id,
-        study.parent_run_id,
-        study.name,
-        trial_id,
-        _tags(cfg, study),
-        run_name=run_name,
-    )
-    link = {"mlflow_run_id": run_id, "mlflow_run_name": run_name}  # the searcher links Optuna to it
-    if finished:
+    node = {NODE_KEY: ray.get_runtime_context().get_node_id()}
+    if trial_id in finished:
         # Completed before the driver died but after Tune's last snapshot: replay, don't rerun.
-        metrics = tracker.metrics(run_id)
-        tune.report({k: v for k, v in metrics.items() if k in FINAL_KEYS} | {"final": True} | link)
+        tune.report(_result(finished[trial_id], True) | node)
         return
-    tracker.log_params(run_id, {**to_flat(cfg), **{f"search.{k}": v for k, v in params.items()}})
-
-    work = Path(tempfile.mkdtemp(prefix=f"{work_prefix(study.name)}{trial_id}-"))
-    checkpoint_dir, artifact_dir = work / "checkpoint", work / "artifacts"
-    restored = tune.get_checkpoint()
-    if restored is not None:
-        restored.to_directory(str(checkpoint_dir))
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    # Per-epoch metrics use one step for both phases: the trial's epoch count so far (forward
-    # epochs 1..F, then inverse F+1..). Steps already in MLflow (a trial restored from an older
-    # checkpoint repeats them, with the same numbers since the checkpoint holds the RNG state)
-    # are logged once.
-    logged = tracker.last_step(run_id, tuple(f"{phase}_val_accuracy" for phase in PHASES))
-    last = cfg.total_epochs()
-    faults.point("trial_start")
-
-    def report(row: dict) -> None:
-        if int(row["step"]) > logged:
-            named = {f"{row['phase']}_{k}": v for k, v in row.items() if k not in ("epoch", "step")}
-            tracker.log_metrics(run_id, named, step=int(row["step"]))
-        if any(checkpoint_dir.iterdir()):
-            tune.report(
-                _result(row, False), checkpoint=Checkpoint.from_directory(str(checkpoint_dir))
-            )
-        else:
-            tune.report(_result(row, False))
-        step = int(row["step"])
-        faults.point("training" if step == 2 else "scoring" if step == last else "")
-
-    started = time.time()
+    cfg = from_flat(apply_params(base_flat, params))
+    work = Path(tempfile.mkdtemp(prefix=f"{work_prefix(study)}{trial_id}-"))
+    checkpoint_dir = work / "checkpoint"
     try:
-        result = run_trial(cfg, report, data=data, checkpoint_dir=checkpoint_dir)
+        restored = tune.get_checkpoint()
+        if restored is not None:
+            restored.to_directory(str(checkpoint_dir))
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        if (checkpoint_dir / FINAL_FILE).is_file():  # finished; its result was lost with the driver
+            final = json.loads((checkpoint_dir / FINAL_FILE).read_text())
+            tune.report(final | node, checkpoint=Checkpoint.from_directory(str(checkpoint_dir)))
+            return
+        last = cfg.total_epochs()
+        faults.point("trial_start")
+
+        def report(row: dict) -> None:
+            # Per-epoch rows use one step for both phases: the trial's epoch count so far (forward
+            # epochs 1..F, then inverse F+1..); the driver logs each step once.
+            saved = any(checkpoint_dir.iterdir())
+            checkpoint = Checkpoint.from_directory(str(checkpoint_dir)) if saved else None
+            tune.report(_result(row, False) | node, checkpoint=checkpoint)
+            step = int(row["step"])
+            faults.point("training" if step == 2 else "scoring" if step == last else "")
+
+        started = time.time()
+        try:
+            result = run_trial(cfg, report, data=data, checkpoint_dir=checkpoint_dir)
+        except Exception as err:  # the configuration's own failure (a NaN loss, …), not the host's
+            raise TrialFailed(f"{type(err).__name__}: {err}") from err
         ended = time.time()
         final = dict(result.metrics)
         if "alpha" in final:
-            final["alpha_error"] = abs(final["alpha"] - study.alpha_target)
-        final["compute_seconds"] = ended - started
-        # Close the MLflow run before Tune hears of the end: a driver killed in between then
-        # finds a FINISHED run on resume and replays it, instead of leaving it RUNNING forever.
-        # The compute interval is a tag (benchmarks/study_overhead.py), the duration a metric.
-        result.save(artifact_dir)
-        tracker.log_metrics(run_id, final)
-        tags = {COMPUTE_TAG: f"{started:.3f} {ended:.3f}"}
-        if final.get("collapsed_reason"):
-            tags[COLLAPSED_TAG] = final["collapsed_reason"]
-        if final.get("alpha_verdict"):
-            tags[VERDICT_TAG] = final["alpha_verdict"]
-        tracker.set_tags(run_id, tags)
-        tracker.log_artifacts(run_id, artifact_dir)
-        tracker.finish(run_id)
-    except SystemExit:  # Tune stops a trial (scheduler, resume) by exiting its thread in report()
-        if tracker.status(run_id) != "FINISHED":
-            tracker.set_tags(run_id, {"stopped_early": "true"})
-            tracker.finish(run_id, "KILLED")
-        raise
-    except BaseException as err:
-        tracker.set_tags(run_id, {"failure_reason": f"{type(err).__name__}: {err}"})
-        tracker.finish(run_id, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
-        raise
+            final["alpha_error"] = abs(final["alpha"] - alpha_target)
+        # The compute interval becomes a tag (benchmarks/study_overhead.py), the duration a metric.
+        final |= {
+            "compute_seconds": ended - started,
+            "compute_start": started,
+            "compute_end": ended,
+        }
+        result.save(checkpoint_dir / ARTIFACTS)
+        # final.json goes into the same checkpoint as the artifacts: a trial restored from it after
+        # a crash reports it again instead of training again.
+        final = _result(final, True) | node
+        (checkpoint_dir / FINAL_FILE).write_text(json.dumps(final))
+        tune.report(final, checkpoint=Checkpoint.from_directory(str(checkpoint_dir)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    tune.report(_result(final, True) | link)

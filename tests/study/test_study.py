@@ -163,7 +163,10 @@ def test_ui_serves_the_study_tracking_store(finished_study):
         time.sleep(0.5)
         assert [p for p in group if _alive(p)] == []
         with socket.socket() as s:
-            s.bind(("127.0.0.1", port))  # free again
+            # Free again: no listener. SO_REUSEADDR as servers set it, since the test's own closed
+            # connections may leave the port in TIME_WAIT for a minute (seen once).
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
     finally:
         if ui.poll() is None:
             ui.kill()
