@@ -81,7 +81,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
     with contextlib.ExitStack() as stack:
         ours = []  # the directory, once this launch made it: what a killed driver left is cleaned
         stack.callback(lambda: ours and leftovers.clean(directory, name))  # after Ray stopped
-        tracker = _ray_and_tracker(stack, uri, address, shared=directory)
+        tracker = _ray_and_tracker(stack, uri, address, shared=directory.parent)
         try:
             directory.mkdir(parents=True)
         except FileExistsError:  # another launch of this name got there first
@@ -155,8 +155,8 @@ def _ray_and_tracker(stack: contextlib.ExitStack, uri: str, address: str | None,
     the other, benchmarks/study_overhead.py). The thread is joined when ``stack`` closes, so a
     failed or interrupted start never leaves a half-migrated store.
 
-    On a cluster (``address``) every node must first see ``shared``, the study directory where
-    trials keep their checkpoints and files (:func:`study.cluster.check_shared`); the tracker opens
+    On a cluster (``address``) every node must first see ``shared``, the studies folder (launch) or
+    the study directory (resume) where trials keep their checkpoints and files (:func:`study.cluster.check_shared`); the tracker opens
     after that check, so a refused launch creates nothing, not even the store."""
     from concurrent.futures import ThreadPoolExecutor
 
