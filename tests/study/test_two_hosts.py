@@ -250,11 +250,6 @@ def test_study_on_two_hosts_finishes_every_trial_and_resumes_after_kill_9(shared
     # The worker never had a tracking store of its own: only the driver's exists.
     assert not list((cwd / "studies").rglob("mlflow.db"))
 
-    # The dataset alone on the same cluster: shards come back through Ray's object store.
-    proc = hosts.cli(["generate", str(config), "--out", "data"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert len(list((cwd / "data").rglob("*.npz"))) >= 3
-
 
 def test_without_a_shared_study_folder_the_launch_is_refused_and_creates_nothing(private_hosts):
     hosts, cwd = private_hosts, private_hosts.cwd
@@ -269,3 +264,27 @@ def test_without_a_shared_study_folder_the_launch_is_refused_and_creates_nothing
     # Nothing created: no study, no tracking store, no probe marker left behind.
     assert sorted(p.name for p in cwd.iterdir()) == before
     assert list((cwd / "studies").iterdir()) == []
+
+
+def test_generate_and_reproduce_need_no_shared_folder(private_hosts):
+    # Their Ray tasks return shards and trained runs through the object store; the driver writes.
+    hosts, cwd = private_hosts, private_hosts.cwd
+    proc = hosts.cli(["generate", str(write_tiny(cwd)), "--out", "data"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(list((cwd / "data").rglob("*.npz"))) == 6  # 4 train, 1 val, 1 test shards
+    auth = {k: hosts.environ[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    script = (
+        "import sys; from study.reproduce import reproduce; "
+        "reproduce(scale='smoke', address=sys.argv[1], out_dir='run', parallel=True)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, hosts.address],
+        cwd=cwd,
+        env=env(**auth),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Ray tasks" in (cwd / "run" / "reproduction.md").read_text()
+    assert len(list((cwd / "run" / "runs").glob("*/generated.npz"))) == 4
