@@ -37,9 +37,23 @@ from analysis.robustness import (
     robustness_gain,
 )
 from analysis.spectra import SpectraShift, spectra_shift
+from analysis.uncertainty import (
+    CONFIDENCE,
+    Interval,
+    alpha_interval,
+    difference_interval,
+    gain_interval,
+    seed_interval,
+)
 from analysis.weights import weight_power_law, weight_strength
 
 __all__ = [
+    "CONFIDENCE",
+    "Interval",
+    "alpha_interval",
+    "difference_interval",
+    "gain_interval",
+    "seed_interval",
     "KNeighborsMedian",
     "knn_median_accuracy",
     "nearest_by_relative_error",

@@ -1,4 +1,5 @@
-"""The ``scalefree`` command line: launch, resume, report, config, generate, ui, reproduce.
+"""The ``scalefree`` command line: launch, resume, confirm, report, config, generate, ui,
+reproduce.
 
 Bad input of any kind prints one line ``scalefree: error: KEY: RULE, but got VALUE.`` and exits 2
 before anything is started or written.
@@ -37,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     resume = verbs.add_parser("resume", help="resume an interrupted study")
     resume.add_argument("study", metavar="NAME_OR_DIR")
     resume.add_argument("--address", help="Ray cluster address to attach to")
+    confirm = verbs.add_parser(
+        "confirm", help="run chosen configurations again with fresh seeds (mean and interval)"
+    )
+    confirm.add_argument("study", metavar="NAME_OR_DIR")
+    confirm.add_argument("--seeds", type=int, default=3, help="fresh trial seeds (default 3)")
+    confirm.add_argument(
+        "--trials", default="front", help="front (the Pareto front) or trial ids, comma-separated"
+    )
+    confirm.add_argument("--address", help="Ray cluster address to attach to")
     report = verbs.add_parser("report", help="Pareto table and figures of a study")
     report.add_argument("study", metavar="NAME_OR_DIR")
     config = verbs.add_parser("config", help="print the resolved config as YAML; runs nothing")
@@ -113,6 +123,13 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_confirm(args: argparse.Namespace) -> int:
+    from study.launch import confirm
+
+    confirm(args.study, seeds=args.seeds, trials=args.trials, address=args.address)
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from study.report import report
 
@@ -140,6 +157,7 @@ COMMANDS = {
     "generate": _cmd_generate,
     "launch": _cmd_launch,
     "resume": _cmd_resume,
+    "confirm": _cmd_confirm,
     "report": _cmd_report,
     "ui": _cmd_ui,
     "reproduce": _cmd_reproduce,

@@ -55,7 +55,10 @@ class SpaceConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    num_samples: int = 4  # trials in the study
+    num_samples: int = 4  # trials (sampled configurations) in the study
+    # Trial seeds per configuration (trial.seed, trial.seed + 1, …): Optuna optimises their mean,
+    # and every metric a study compares gets its standard error and interval over them.
+    seeds: int = 1
     max_concurrent: int = 2  # trials running at once
     # Default front: design accuracy beyond a trivial designer against the Δr exponent (smaller =
     # heavier tail). Both mean something on any trial; robustness_gain on 2–8 attacked pairs is noise.
@@ -140,6 +143,7 @@ def _validate_study(cfg: StudyConfig) -> None:
         fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
     for key, least in (
         ("num_samples", 1),
+        ("seeds", 1),
         ("startup_trials", 1),
         ("max_concurrent", 1),
         ("grace_period", 1),

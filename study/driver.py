@@ -25,6 +25,7 @@ from study import faults
 from study.config import StudyConfig
 from study.directory import StudyInfo
 from study.errors import StudyFailed
+from study.tune_trial import CONFIRM_KEY
 from trainables.config import to_flat
 
 __all__ = ["drive", "experiments"]
@@ -81,9 +82,15 @@ def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, finished: dict):
         data=data,
         study=info.name,
         alpha_target=info.alpha_target,
+        seeds=trial_seeds(cfg),
         finished=finished,
     )
     return tune.with_resources(trainable, resources)
+
+
+def trial_seeds(cfg: StudyConfig) -> tuple[int, ...]:
+    """The trial seeds every sampled configuration runs with (``search.seeds`` of them)."""
+    return tuple(range(cfg.trial.seed, cfg.trial.seed + cfg.search.seeds))
 
 
 def _finished(info: StudyInfo, tracker) -> dict[str, dict]:
@@ -148,16 +155,20 @@ def _new_experiment(cfg: StudyConfig, info: StudyInfo, tracker, trainable, name:
     )
 
 
-def _statuses(directory: Path) -> dict[str, str]:
-    """Tune trial id → status over every experiment of the study."""
-    from ray.tune import ExperimentAnalysis
+def _confirmations(directory: Path) -> list[Path]:
+    """The Tune experiments of the study's confirmation rounds that have started."""
+    from study.confirm import rounds
 
+    paths = [directory / r.experiment for r in rounds(directory)]
+    return [p for p in paths if (p / "tuner.pkl").is_file()]
+
+
+def _statuses(directory: Path, *, confirmations: bool = True) -> dict[str, str]:
+    """Tune trial id → status over every experiment of the study (search, then confirmation)."""
     statuses = {}
-    for path in experiments(directory):
-        try:
-            statuses |= {t.trial_id: t.status for t in ExperimentAnalysis(str(path)).trials}
-        except (ValueError, FileNotFoundError, RuntimeError):  # killed before its first snapshot
-            continue
+    paths = experiments(directory) + (_confirmations(directory) if confirmations else [])
+    for path in paths:  # one killed before its first snapshot has no trials to read
+        statuses |= _statuses_of(path)
     return statuses
 
 
@@ -211,6 +222,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             print(f"[study] {missing} trial(s) to run in {name}", flush=True)
             _fit(_new_experiment(cfg, info, tracker, trainable, name, missing))
             _check_not_interrupted(info.dir / name)
+        _confirm(cfg, info, tracker, trainable)
         _finish(info, tracker)
     except BaseException as err:
         interrupted = isinstance(err, KeyboardInterrupt)
@@ -226,6 +238,57 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
         raise
 
 
+def _confirm(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
+    """Run or continue every confirmation round of the study (:mod:`study.confirm`): a grid of
+    fixed parameter sets with the round's fresh seeds, no searcher, so Optuna never sees it."""
+    import shutil
+
+    from ray import tune
+
+    from study.confirm import rounds
+
+    for round_ in rounds(info.dir):
+        path = info.dir / round_.experiment
+        if (path / "tuner.pkl").is_file() and not list(path.glob("experiment_state-*.json")):
+            shutil.rmtree(path)  # killed before Tune's first snapshot: nothing of it to restore
+        if (path / "tuner.pkl").is_file():
+            statuses = _statuses_of(path)
+            if statuses and all(s in ENDED for s in statuses.values()):
+                continue
+            print(f"[study] restoring {round_.experiment}", flush=True)
+            tuner = tune.Tuner.restore(
+                str(path), trainable=trainable, resume_unfinished=True, resume_errored=True
+            )
+        else:
+            print(
+                f"[study] {round_.experiment}: {len(round_.trials)} configuration(s) with seeds "
+                f"{list(round_.seeds)}",
+                flush=True,
+            )
+            tuner = tune.Tuner(
+                trainable,
+                param_space={CONFIRM_KEY: tune.grid_search(round_.param_sets())},
+                tune_config=tune.TuneConfig(
+                    num_samples=1,
+                    max_concurrent_trials=cfg.search.max_concurrent,
+                    reuse_actors=True,
+                ),
+                run_config=_run_config(cfg, info, tracker, round_.experiment),
+            )
+        _fit(tuner)
+        _check_not_interrupted(path)
+
+
+def _statuses_of(path: Path) -> dict[str, str]:
+    """Tune trial id → status in one experiment ({} before its first snapshot)."""
+    from ray.tune import ExperimentAnalysis
+
+    try:
+        return {t.trial_id: t.status for t in ExperimentAnalysis(str(path)).trials}
+    except (ValueError, FileNotFoundError, RuntimeError):
+        return {}
+
+
 def _fit(tuner) -> None:
     """``tuner.fit()``, then Ctrl-C interrupts Python again: Tune leaves its SIGINT handler (which
     only sets an event for its own loop) installed when no signal came during the run."""
@@ -239,23 +302,26 @@ def _fit(tuner) -> None:
 
 
 def _ended(directory: Path) -> int:
-    return sum(status in ENDED for status in _statuses(directory).values())
+    """Search trials that ended (confirmations do not count towards ``num_samples``)."""
+    statuses = _statuses(directory, confirmations=False)
+    return sum(status in ENDED for status in statuses.values())
 
 
 def _check_not_interrupted(experiment: Path) -> None:
     """Tune returns normally after Ctrl-C, its state saved with trials left to run (PENDING, or
     PAUSED): make that an interrupt. (The result grid in memory may already call them ended.)"""
-    from ray.tune import ExperimentAnalysis
-
-    if any(t.status not in ENDED for t in ExperimentAnalysis(str(experiment)).trials):
+    if any(status not in ENDED for status in _statuses_of(experiment).values()):
         raise KeyboardInterrupt
 
 
 def _finish(info: StudyInfo, tracker) -> None:
+    from study.confirm import link
     from study.report import report
+    from trainables.seeds import SUMMARISED
 
     statuses = _statuses(info.dir)
     _reconcile(info, tracker, statuses)
+    link(info, tracker, SUMMARISED)
     errors = sum(status == "ERROR" for status in statuses.values())
     print(f"[study] {len(statuses)} trials, {errors} failed", flush=True)
     tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(statuses)})

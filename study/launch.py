@@ -22,7 +22,7 @@ from study.config import (
 )
 from study.directory import StudyInfo, driver_lock, read_study
 
-__all__ = ["launch", "resume", "preflight"]
+__all__ = ["launch", "resume", "confirm", "preflight"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch: no trailing newline
 
@@ -112,26 +112,53 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
 
 def resume(name_or_dir: str, *, address: str | None = None) -> Path:
     """Continue a study from wherever it stopped: finished trials kept, unfinished continued,
-    errored retried, lost ones run again. One driver at a time (:func:`driver_lock`)."""
+    errored retried, lost ones run again, unfinished confirmation rounds continued. One driver at
+    a time (:func:`driver_lock`)."""
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
-        return _resume(info, address=address)
+        cfg = _check_resumable(info, address)
+        return _resume(info, cfg, address=address)
 
 
-def _resume(info: StudyInfo, *, address: str | None) -> Path:
-    from study import leftovers
+def confirm(
+    name_or_dir: str, *, seeds: int = 3, trials: str = "front", address: str | None = None
+) -> Path:
+    """Add a confirmation round to a study (:mod:`study.confirm`: the chosen configurations with
+    ``seeds`` fresh trial seeds) and run it; the rest of the study is continued first if it was
+    interrupted. Checked before anything is written, like a launch."""
+    from study.confirm import add_round, plan
+    from study.tracking import Tracker
+
+    info = read_study(name_or_dir)
+    with driver_lock(info.dir):
+        cfg = _check_resumable(info, address)
+        new = plan(info, cfg, Tracker(info.tracking_uri), seeds=seeds, trials=trials)
+        return _resume(info, cfg, address=address, before=lambda: add_round(info.dir, new))
+
+
+def _check_resumable(info: StudyInfo, address: str | None) -> StudyConfig:
+    """Every check of continuing a study that needs no Ray: its config, tracking store, Optuna
+    study and the cluster address. Returns its config."""
     from study.cluster import check_address
-    from study.driver import drive, environment
     from study.search import check_directions
     from study.tracking import check_uri
 
-    directory = info.dir
-    cfg = load_config(str(directory / "config.yaml"))
+    cfg = load_config(str(info.dir / "config.yaml"))
     _check_unchanged(cfg, info)
     check_uri(info.tracking_uri)
-    check_directions(cfg, directory, info.name)
+    check_directions(cfg, info.dir, info.name)
     if address:
         check_address(address)
+    return cfg
+
+
+def _resume(info: StudyInfo, cfg: StudyConfig, *, address: str | None, before=None) -> Path:
+    """Continue the study; ``before`` runs once Ray is up and every node sees the study (a
+    confirmation round is recorded there, so a refused cluster leaves the study as it was)."""
+    from study import leftovers
+    from study.driver import drive, environment
+
+    directory = info.dir
     removed = leftovers.clean(directory, info.name)
     if removed:
         print(f"[study] removed what the last driver left: {len(removed)} item(s)", flush=True)
@@ -139,6 +166,8 @@ def _resume(info: StudyInfo, *, address: str | None) -> Path:
     with contextlib.ExitStack() as stack:
         stack.callback(leftovers.clean, directory, info.name)
         tracker = _ray_and_tracker(stack, info.tracking_uri, address, shared=directory)
+        if before is not None:
+            before()
         tracker.start_parent(info.experiment_id, info.name, info.parent_run_id)
         print(f"[study] resuming {info.name} from {directory}", flush=True)
         drive(cfg, info, tracker, record_ray=not address)

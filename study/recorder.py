@@ -28,6 +28,7 @@ from pathlib import Path
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 
+from study.confirm import CONFIRMS_TAG
 from study.directory import StudyInfo
 from study.errors import TrialFailed
 from study.tracking import (
@@ -41,7 +42,8 @@ from study.tracking import (
     trial_name,
     unredact,
 )
-from study.tune_trial import ARTIFACTS, NODE_KEY, PHASES
+from study.tune_trial import ARTIFACTS, NODE_KEY, PHASES, configuration
+from trainables.seeds import seed_prefix
 
 __all__ = ["TrialRecorder", "failure"]
 
@@ -49,6 +51,7 @@ __all__ = ["TrialRecorder", "failure"]
 # flags, the compute interval (a tag) and the node (a tag).
 NOT_METRICS = frozenset(
     {*AUTO_RESULT_KEYS, "step", "epoch", "final", "done", "compute_start", "compute_end", NODE_KEY}
+    | {"seed", "n_seeds"}
 )
 EPOCH_KEYS = tuple(f"{phase}_val_accuracy" for phase in PHASES)  # for the last logged step
 
@@ -58,7 +61,7 @@ class _Run:
     """What the recorder knows of one trial's run while the trial is live."""
 
     run_id: str
-    logged: int  # highest per-epoch step in the run
+    logged: dict[str, int]  # seed prefix → highest per-epoch step in the run (read when first met)
     finished: bool  # FINISHED in MLflow: nothing more is written
     has_final: bool  # its final metrics are in
     placed: bool = False  # node tags set since the last (re)start
@@ -125,7 +128,7 @@ class TrialRecorder(Callback):
         from study.search import apply_params
         from trainables.config import from_flat
 
-        return from_flat(apply_params(self.base_flat, trial.config))
+        return from_flat(apply_params(self.base_flat, configuration(trial.config)))
 
     # Tune's hooks
 
@@ -138,41 +141,48 @@ class TrialRecorder(Callback):
             "scalefree.git_commit": self.info.git_commit[:12],
             **architecture_tags(cfg),
         }
+        confirms = configuration(trial.config).get("confirms")
+        if confirms:  # a confirmation round's run (study.confirm)
+            tags[CONFIRMS_TAG] = confirms
         run_id, finished = self.tracker.trial_run(
             self.info.experiment_id,
             self.info.parent_run_id,
             self.info.name,
             trial.trial_id,
             tags,
-            run_name=trial_name(cfg, trial.trial_id),
+            run_name=self._name(trial, cfg),
         )
         metrics = {} if finished else self.tracker.metrics(run_id)
         self._runs[trial.trial_id] = _Run(
             run_id,
-            logged=0 if finished else self.tracker.last_step(run_id, EPOCH_KEYS),
+            logged={},
             finished=finished,
             has_final=finished or "validated_accuracy" in metrics,
         )
         if not finished:
-            searched = {f"search.{k}": v for k, v in trial.config.items()}
+            searched = {f"search.{k}": v for k, v in configuration(trial.config).items()}
             self.tracker.log_params(run_id, {**to_flat(cfg), **searched})
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         run = self._run(trial)
         # The Optuna trial links to its run (the searcher reads the trial's last result).
         result["mlflow_run_id"] = run.run_id
-        result["mlflow_run_name"] = trial_name(self._config(trial), trial.trial_id)
+        result["mlflow_run_name"] = self._name(trial, self._config(trial))
         if run.finished:  # a replayed trial: its run is complete
             return
         self._place(run, result)
         values = {k: v for k, v in result.items() if k not in NOT_METRICS}
         if not result.get("final"):
             step = int(result["step"])
-            if step > run.logged:
+            prefix = seed_prefix(int(result.get("seed", 0)), int(result.get("n_seeds", 1)))
+            if prefix not in run.logged:
+                keys = tuple(prefix + key for key in EPOCH_KEYS)
+                run.logged[prefix] = self.tracker.last_step(run.run_id, keys)
+            if step > run.logged[prefix]:
                 phase = values.pop("phase")
-                named = {f"{phase}_{k}": v for k, v in values.items()}
+                named = {f"{prefix}{phase}_{k}": v for k, v in values.items()}
                 self.tracker.log_metrics(run.run_id, named, step=step)
-                run.logged = step
+                run.logged[prefix] = step
             return
         if not run.has_final:
             self.tracker.log_metrics(run.run_id, values)
@@ -226,6 +236,12 @@ class TrialRecorder(Callback):
             run.placed = False  # it restarts, maybe elsewhere
 
     # helpers
+
+    @staticmethod
+    def _name(trial, cfg) -> str:
+        confirms = configuration(trial.config).get("confirms")
+        name = trial_name(cfg, trial.trial_id)
+        return f"confirm-{confirms}-{name}" if confirms else name
 
     def _run(self, trial) -> _Run:
         run = self._runs.get(trial.trial_id)

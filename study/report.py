@@ -52,6 +52,7 @@ def pareto_mask(values: np.ndarray, modes: list[str]) -> np.ndarray:
 
 def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
     """One row per trial run of the study: status, architecture, tags and final metrics."""
+    from study.confirm import CONFIRMS_TAG
     from study.tracking import COLLAPSED_TAG, VERDICT_TAG
 
     rows = []
@@ -69,6 +70,7 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         row["filters"] = "/".join(re.findall(r"\d+", params.get("forward.filters", "")))
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
+        row["confirms"] = run.data.tags.get(CONFIRMS_TAG, "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
         row.update(run.data.metrics)
         rows.append(row)
@@ -214,19 +216,13 @@ def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarra
     )
 
 
-def report(name_or_dir: str) -> Path:
-    from study.config import load_config
-    from study.directory import read_study
-    from study.tracking import Tracker
-
-    info = read_study(name_or_dir)
-    directory = info.dir
-    tracker = Tracker(info.tracking_uri)
-    cfg = load_config(str(directory / "config.yaml"))
+def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list[dict], np.ndarray]:
+    """(every search trial's row, the rows that may be on the front sorted by the first
+    objective, the front mask over those). The front holds trials that finished with finite
+    objectives and did not collapse: a dead net's numbers are not a tradeoff, and ASHA-stopped
+    trials carry only early values. Confirmation runs are not search trials and are left out."""
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
-    rows = finished_trials(info, tracker)
-    # The front holds trials that finished with finite objectives and did not collapse: a dead
-    # net's numbers are not a tradeoff, and ASHA-stopped trials carry only early values.
+    rows = [r for r in finished_trials(info, tracker) if not r.get("confirms")]
     done = [
         r
         for r in rows
@@ -237,13 +233,27 @@ def report(name_or_dir: str) -> Path:
     done.sort(
         key=lambda r: -r.get(objectives[0], 0.0) if modes[0] == "max" else r.get(objectives[0], 0.0)
     )
-    out = directory / "report"
-    out.mkdir(exist_ok=True)
     front = (
         pareto_mask(np.array([[r[o] for o in objectives] for r in done]), modes)
         if done
         else np.array([], bool)
     )
+    return rows, done, front
+
+
+def report(name_or_dir: str) -> Path:
+    from study.config import load_config
+    from study.directory import read_study
+    from study.tracking import Tracker
+
+    info = read_study(name_or_dir)
+    directory = info.dir
+    tracker = Tracker(info.tracking_uri)
+    cfg = load_config(str(directory / "config.yaml"))
+    objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
+    rows, done, front = front_rows(info, tracker, cfg)
+    out = directory / "report"
+    out.mkdir(exist_ok=True)
     header = ["trial", "status", "stages", "filters", *NUMERIC_PARAMS, "inverse_mode"]
     header += [c for c, _ in COLUMNS]
     header += ["alpha_verdict", "collapsed", "pareto", "collapsed_reason"]  # free text last

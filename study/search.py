@@ -128,11 +128,12 @@ def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
 
 
 def max_epochs(cfg: StudyConfig) -> int:
-    """Most epochs any trial of the space reports (the inverse mode is the only sampled choice
-    that changes the count): ASHA's ``max_t`` must not end a trial before its last phase."""
+    """Most epochs any trial of the space reports, over all its seeds (the inverse mode is the only
+    sampled choice that changes the count): ASHA's ``max_t`` must not end a trial before its last
+    phase."""
     import dataclasses
 
-    return max(
+    return cfg.search.seeds * max(
         dataclasses.replace(
             cfg.trial, inverse=dataclasses.replace(cfg.trial.inverse, mode=mode)
         ).total_epochs()

@@ -14,6 +14,7 @@ trials whose MLflow run is FINISHED (``finished``), and a last checkpoint that h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -25,13 +26,14 @@ from study.config import METRICS
 from study.errors import TrialFailed
 from study.leftovers import work_prefix
 
-__all__ = ["tune_trial", "FINAL_KEYS", "FINAL_FILE", "ARTIFACTS", "NODE_KEY"]
+__all__ = ["tune_trial", "configuration", "FINAL_KEYS", "FINAL_FILE", "ARTIFACTS", "NODE_KEY"]
 
 FINAL_KEYS = (*METRICS, "val_accuracy")  # what a replayed finished trial reports again
 FINAL_FILE = "final.json"  # in the last checkpoint: the final result as reported
 ARTIFACTS = "artifacts"  # in the last checkpoint: the files the trial's MLflow run holds
 NODE_KEY = "node_id"  # the Ray node a result came from (Tune adds node_ip and hostname itself)
 PHASES = ("forward", "inverse")
+CONFIRM_KEY = "confirm"  # a confirmation trial's parameter set (see :func:`configuration`)
 
 
 def _result(metrics: dict, final: bool) -> dict:
@@ -45,17 +47,32 @@ def _result(metrics: dict, final: bool) -> dict:
 
 
 def tune_trial(
-    params: dict, *, base_flat: dict, data: dict, study: str, alpha_target: float, finished: dict
+    params: dict,
+    *,
+    base_flat: dict,
+    data: dict,
+    study: str,
+    alpha_target: float,
+    seeds: tuple[int, ...],
+    finished: dict,
 ) -> None:
-    """Function trainable: ``params`` are Optuna's samples, the rest comes via ``with_parameters``
-    (``study``: the study's name; ``finished``: Tune trial id → final metrics of trials whose run
-    already FINISHED)."""
+    """Function trainable: ``params`` are Optuna's samples (or a confirmation's fixed
+    configuration, whose ``seeds`` replace the study's); the rest comes via ``with_parameters``
+    (``study``: the study's name; ``seeds``: the trial seeds of every configuration;
+    ``finished``: Tune trial id → final metrics of trials whose run already FINISHED).
+
+    The seeds run one after the other, each a whole :func:`trainables.run_trial` with its own
+    checkpoint folder ``seed-<s>/``; a seed that finished keeps its ``final.json`` there, so a
+    restored trial goes on with the next seed. Every per-epoch row carries ``seed`` and
+    ``n_seeds``; the final result is :func:`trainables.seeds.combine` of the seeds' metrics.
+    """
     import ray
     from ray import tune
     from ray.tune import Checkpoint
 
     from study.search import apply_params
     from trainables.config import from_flat
+    from trainables.seeds import combine, seed_prefix
     from trainables.trial import run_trial
 
     trial_id = tune.get_context().get_trial_id()
@@ -64,9 +81,16 @@ def tune_trial(
         # Completed before the driver died but after Tune's last snapshot: replay, don't rerun.
         tune.report(_result(finished[trial_id], True) | node)
         return
+    params = configuration(params)
     cfg = from_flat(apply_params(base_flat, params))
+    seeds = tuple(int(s) for s in params.get("seeds", seeds))
     work = Path(tempfile.mkdtemp(prefix=f"{work_prefix(study)}{trial_id}-"))
     checkpoint_dir = work / "checkpoint"
+
+    def checkpoint() -> Checkpoint | None:
+        saved = any(checkpoint_dir.rglob("*"))
+        return Checkpoint.from_directory(str(checkpoint_dir)) if saved else None
+
     try:
         restored = tune.get_checkpoint()
         if restored is not None:
@@ -74,40 +98,56 @@ def tune_trial(
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         if (checkpoint_dir / FINAL_FILE).is_file():  # finished; its result was lost with the driver
             final = json.loads((checkpoint_dir / FINAL_FILE).read_text())
-            tune.report(final | node, checkpoint=Checkpoint.from_directory(str(checkpoint_dir)))
+            tune.report(final | node, checkpoint=checkpoint())
             return
         last = cfg.total_epochs()
         faults.point("trial_start")
+        per_seed = {}
+        for seed in seeds:
+            folder = checkpoint_dir / f"seed-{seed}"
+            if (folder / FINAL_FILE).is_file():  # done before the trial was restored
+                per_seed[seed] = json.loads((folder / FINAL_FILE).read_text())
+                continue
+            folder.mkdir(exist_ok=True)
 
-        def report(row: dict) -> None:
-            # Per-epoch rows use one step for both phases: the trial's epoch count so far (forward
-            # epochs 1..F, then inverse F+1..); the driver logs each step once.
-            saved = any(checkpoint_dir.iterdir())
-            checkpoint = Checkpoint.from_directory(str(checkpoint_dir)) if saved else None
-            tune.report(_result(row, False) | node, checkpoint=checkpoint)
-            step = int(row["step"])
-            faults.point("training" if step == 2 else "scoring" if step == last else "")
+            def report(row: dict, seed: int = seed) -> None:
+                # Per-epoch rows use one step for both phases: the seed's epoch count so far
+                # (forward epochs 1..F, then inverse F+1..); the driver logs each step once.
+                row = row | {"seed": seed, "n_seeds": len(seeds)}
+                tune.report(_result(row, False) | node, checkpoint=checkpoint())
+                step = int(row["step"])
+                faults.point("training" if step == 2 else "scoring" if step == last else "")
 
-        started = time.time()
-        try:
-            result = run_trial(cfg, report, data=data, checkpoint_dir=checkpoint_dir)
-        except Exception as err:  # the configuration's own failure (a NaN loss, …), not the host's
-            raise TrialFailed(f"{type(err).__name__}: {err}") from err
-        ended = time.time()
-        final = dict(result.metrics)
-        if "alpha" in final:
-            final["alpha_error"] = abs(final["alpha"] - alpha_target)
-        # The compute interval becomes a tag (benchmarks/study_overhead.py), the duration a metric.
-        final |= {
-            "compute_seconds": ended - started,
-            "compute_start": started,
-            "compute_end": ended,
-        }
-        result.save(checkpoint_dir / ARTIFACTS)
-        # final.json goes into the same checkpoint as the artifacts: a trial restored from it after
-        # a crash reports it again instead of training again.
-        final = _result(final, True) | node
+            started = time.time()
+            try:
+                trial_cfg = dataclasses.replace(cfg, seed=seed)
+                result = run_trial(trial_cfg, report, data=data, checkpoint_dir=folder)
+            except Exception as err:  # the configuration's own failure (a NaN loss, …)
+                raise TrialFailed(f"{type(err).__name__}: {err}") from err
+            ended = time.time()
+            final = dict(result.metrics)
+            if "alpha" in final:
+                final["alpha_error"] = abs(final["alpha"] - alpha_target)
+            # The compute interval becomes a tag (benchmarks/study_overhead.py).
+            final |= {"compute_seconds": ended - started, "compute_start": started}
+            final["compute_end"] = ended
+            result.save(checkpoint_dir / ARTIFACTS / seed_prefix(seed, len(seeds)))
+            # The seed is done: its training state gives way to its final metrics, which go
+            # into the same checkpoints as its files, so a restored trial skips it.
+            for state in folder.glob("*.ckpt"):
+                state.unlink()
+            (folder / FINAL_FILE).write_text(json.dumps(_result(final, True)))
+            per_seed[seed] = final
+        final = _result(combine(per_seed), True) | node
+        # final.json goes into the same checkpoint as the artifacts: a trial restored from it
+        # after a crash reports it again instead of training again.
         (checkpoint_dir / FINAL_FILE).write_text(json.dumps(final))
-        tune.report(final, checkpoint=Checkpoint.from_directory(str(checkpoint_dir)))
+        tune.report(final, checkpoint=checkpoint())
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def configuration(params: dict) -> dict:
+    """The trial's parameters: Optuna's samples as they are, or a confirmation's fixed
+    configuration (Tune's grid over whole parameter sets nests it under ``confirm``)."""
+    return dict(params.get(CONFIRM_KEY, params))

@@ -87,6 +87,7 @@ class ScoreConfig:
     rdf_bins: int = 80  # linear baseline: pair-distance histogram bins
     rdf_rmax: float = 4.0  # linear baseline: histogram range
     ridge: float = 1e-3  # linear baseline: L2 strength
+    n_boot: int = 200  # bootstrap resamples of the α and gain intervals (0 = no intervals)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,8 @@ def validate(cfg: TrialConfig) -> None:
         fail("score.ridge", "must be a finite number >= 0", s.ridge)
     if not (is_int(s.rdf_bins) and s.rdf_bins >= 1):
         fail("score.rdf_bins", "must be an integer >= 1", s.rdf_bins)
+    if not (is_int(s.n_boot) and s.n_boot >= 0):
+        fail("score.n_boot", "must be an integer >= 0 (0 = no intervals)", s.n_boot)
     if not (is_finite(s.rdf_rmax) and s.rdf_rmax > 0):
         fail("score.rdf_rmax", "must be a finite number > 0", s.rdf_rmax)
     if not is_int(cfg.seed) or cfg.seed < 0:

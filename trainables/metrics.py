@@ -39,4 +39,8 @@ EXTRA_METRICS = (
     "robustness_small_m",
     "robustness_pairs",
     "isolated_fraction",
+    "alpha_lo",  # 95 % interval of alpha: bootstrap over structures (one seed), t over seeds
+    "alpha_hi",
+    "robustness_gain_lo",  # 95 % interval of the gain: bootstrap over attacked pairs
+    "robustness_gain_hi",
 )

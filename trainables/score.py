@@ -58,9 +58,13 @@ def _fit_or_nan(fit, values: np.ndarray, names: dict[str, str]) -> dict[str, obj
     return {metric: float(getattr(result, attr)) for attr, metric in names.items()}
 
 
-def power_law_metrics(displacements: np.ndarray) -> dict[str, object]:
+def power_law_metrics(
+    displacements: np.ndarray, *, n_boot: int = 0, seed: int = 0
+) -> dict[str, object]:
     """alpha, xmin, ks_distance, n_tail, tail_decades of the Δr distribution of structures
-    (n, 2, L, L), and ``alpha_verdict`` (heavy / not heavy / too short to tell, a text)."""
+    (n, 2, L, L), and ``alpha_verdict`` (heavy / not heavy / too short to tell, a text); with
+    ``n_boot`` > 0 also ``alpha_lo``/``alpha_hi``, the 95 % bootstrap interval of α over the
+    structures (:func:`analysis.alpha_interval`)."""
     import analysis
 
     values = analysis.displacement_magnitudes(displacements)
@@ -68,7 +72,11 @@ def power_law_metrics(displacements: np.ndarray) -> dict[str, object]:
         fit = analysis.fit_power_law(values)
     except ValueError as err:
         return {**{k: math.nan for k in POWER_LAW_KEYS}, "alpha_reason": str(err)}
-    return {k: float(getattr(fit, k)) for k in POWER_LAW_KEYS} | {"alpha_verdict": fit.verdict}
+    metrics = {k: float(getattr(fit, k)) for k in POWER_LAW_KEYS} | {"alpha_verdict": fit.verdict}
+    if n_boot:
+        interval = analysis.alpha_interval(displacements, n_boot=n_boot, seed=seed)
+        metrics |= {"alpha_lo": interval.low, "alpha_hi": interval.high}
+    return metrics
 
 
 def seed_alpha(displacements: np.ndarray) -> dict[str, object]:
@@ -95,12 +103,15 @@ def attack_metrics(
     strength: float,
     seed: int,
     device: str | torch.device | None = None,
+    n_boot: int = 0,
+    bootstrap_seed: int = 0,
 ) -> tuple[dict[str, float], object]:
     """robustness_gain (seed vs generated, geometric mean over pairs; its log10, the m < 32 ratio and
     the number of pairs beside it), isolated_fraction of the attacked designs, hub_gini and
     hub_gini_seed from one set of attacks: the δ maps (n, N) come with the gain, so every structure
-    is attacked once. Also returns the
-    :class:`analysis.RobustnessGain` (δ maps for the trial's figures)."""
+    is attacked once; with ``n_boot`` > 0 the gain's 95 % bootstrap interval over the pairs
+    (``robustness_gain_lo``/``_hi``). Also returns the :class:`analysis.RobustnessGain` (δ maps for
+    the trial's figures)."""
     import analysis
 
     dev = None if device is None else str(device)
@@ -114,6 +125,9 @@ def attack_metrics(
         "hub_gini": float(analysis.hub_gini(result.generated_delta)),
         "hub_gini_seed": float(analysis.hub_gini(result.seed_delta)),
     }
+    if n_boot:
+        interval = analysis.gain_interval(result.per_pair, seed=bootstrap_seed)
+        metrics |= {"robustness_gain_lo": interval.low, "robustness_gain_hi": interval.high}
     return metrics, result
 
 
@@ -147,6 +161,7 @@ def score_trial(
     *,
     attack_seed: int,
     baseline_seed: int,
+    bootstrap_seed: int = 0,
     device: str | torch.device | None = None,
 ) -> Scores:
     """All final metrics of a trial but the collapse verdict (:mod:`trainables.diagnostics`)."""
@@ -167,7 +182,13 @@ def score_trial(
     )
     strength = score.attack_strength
     attacked, attacks = attack_metrics(
-        seeds[:k], generated[:k], strength=strength, seed=attack_seed, device=device
+        seeds[:k],
+        generated[:k],
+        strength=strength,
+        seed=attack_seed,
+        device=device,
+        n_boot=score.n_boot,
+        bootstrap_seed=bootstrap_seed,
     )
     metrics = {
         "d2l_accuracy": d2l,
@@ -183,7 +204,7 @@ def score_trial(
             onsite=data.onsite,
             device=device,
         ),
-        **power_law_metrics(generated),
+        **power_law_metrics(generated, n_boot=score.n_boot, seed=bootstrap_seed),
         **seed_alpha(seeds),
         **weight_metrics(inverse),
         **attacked,

@@ -62,12 +62,14 @@ class TrialSeeds:
     inverse_batches: np.random.SeedSequence
     attacks: int  # single-atom attack directions
     baselines: int  # fresh Eq. 5 draws of the design baseline
+    bootstrap: int  # resamples of the α and robustness-gain intervals
 
     @classmethod
     def spawn(cls, seed: int) -> TrialSeeds:
         # SeedSequence children depend only on their index: adding a purpose keeps the others.
-        *nets, attacks, baselines = np.random.SeedSequence(seed).spawn(6)
-        return cls(*nets, *(int(s.generate_state(1)[0]) for s in (attacks, baselines)))
+        children = np.random.SeedSequence(seed).spawn(7)
+        nets, ints = children[:4], children[4:]
+        return cls(*nets, *(int(s.generate_state(1)[0]) for s in ints))
 
 
 def _check_split(name: str, split: object, size: int) -> Split:
@@ -288,6 +290,7 @@ def run_trial(
         designs,
         attack_seed=seeds.attacks,
         baseline_seed=seeds.baselines,
+        bootstrap_seed=seeds.bootstrap,
         device=device,
     )
     metrics = dict(scores.metrics)

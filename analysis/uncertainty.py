@@ -1,0 +1,208 @@
+"""Error bars: intervals for the numbers a study shows, and whether a difference is resolved.
+
+* :func:`alpha_interval`: the power-law exponent of designed structures' Δr, bootstrapped over
+  *structures* (atoms of one structure come from one forward pass of the inverse net, so they are
+  not independent draws; resampling atoms would make the interval too narrow). Each replicate
+  re-runs the xmin search and the closed-form MLE (Clauset et al. 2009 §3.3 bootstrap xmin and α
+  together), on a 200-candidate xmin grid: 30–40 ms per replicate instead of 0.2 s, and α within
+  0.3 % of the 1000-candidate search on this project's data, far inside the bootstrap spread.
+* :func:`gain_interval`: the robustness gain (geometric mean of per-pair ratios) over attacked
+  pairs.
+* :func:`seed_interval`: a configuration's mean over trial seeds, t interval on the seeds' values.
+* :func:`difference_interval`: the difference of two groups' means (levels of a searched
+  parameter) when each group holds trials and each trial its seeds: a two-level (trials, then
+  seeds within trials) bootstrap, since neither seeds nor trials alone are the unit of evidence.
+  ``scipy.stats.bootstrap`` resamples one level only, hence the few lines of our own.
+
+All intervals are percentile bootstrap or t intervals at :data:`CONFIDENCE`; the single-level ones
+use ``scipy.stats.bootstrap``. An interval that cannot be made (too few units) is NaN, not narrow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from analysis.displacements import displacement_magnitudes
+from analysis.xmin_search import Sorted
+from analysis.xmin_search import scan as scan_xmin
+from physics.checks import check_int
+
+__all__ = [
+    "CONFIDENCE",
+    "Interval",
+    "alpha_interval",
+    "gain_interval",
+    "seed_interval",
+    "difference_interval",
+    "RESOLVED",
+    "WITHIN_NOISE",
+    "TOO_FEW",
+]
+
+CONFIDENCE = 0.95
+RESOLVED, WITHIN_NOISE, TOO_FEW = "resolved", "within noise", "too few to tell"
+BOOT_CANDIDATES = 200  # xmin grid of a bootstrap replicate (see the module docstring)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A two-sided interval at ``confidence`` from ``n`` resampled units (NaN when not made)."""
+
+    low: float
+    high: float
+    n: int  # units the interval rests on (structures, pairs, seeds, trials)
+    confidence: float = CONFIDENCE
+
+    @property
+    def made(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+    def exp10(self) -> Interval:
+        """10 to the power of both ends: an interval made on log10 reported as a ratio."""
+        return Interval(10.0**self.low, 10.0**self.high, self.n, self.confidence)
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.made and other.made and self.low <= other.high and other.low <= self.high
+
+    @property
+    def verdict(self) -> str:
+        """For a difference: resolved when the interval excludes 0, else within noise."""
+        if not self.made:
+            return TOO_FEW
+        return RESOLVED if self.low > 0 or self.high < 0 else WITHIN_NOISE
+
+
+def _none(n: int, confidence: float) -> Interval:
+    return Interval(math.nan, math.nan, n, confidence)
+
+
+def _check_confidence(confidence: float) -> float:
+    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be in (0, 1), but got {confidence=}.")
+    return float(confidence)
+
+
+def _bootstrap(data: np.ndarray, statistic, *, n_boot: int, seed, confidence: float) -> Interval:
+    """Percentile bootstrap of ``statistic`` over the first axis of ``data`` (scipy)."""
+    n = len(data)
+    if n < 2:
+        return _none(n, confidence)
+    with np.errstate(all="ignore"):
+        result = stats.bootstrap(
+            (np.arange(n),),
+            lambda idx: statistic(data[idx]),
+            vectorized=False,
+            n_resamples=n_boot,
+            method="percentile",
+            confidence_level=confidence,
+            random_state=np.random.default_rng(seed),
+        )
+    low, high = result.confidence_interval
+    return Interval(float(low), float(high), n, confidence)
+
+
+def alpha_interval(
+    displacements: np.ndarray,
+    *,
+    n_boot: int = 200,
+    seed: int | np.random.SeedSequence = 0,
+    confidence: float = CONFIDENCE,
+    min_tail: int = 50,
+    alpha_range: tuple[float, float] = (1.0, 20.0),
+) -> Interval:
+    """Bootstrap interval of the Δr exponent over structures (n, 2, L, L), xmin searched anew in
+    every replicate. NaN when fewer than 2 structures or when a replicate has no admissible tail."""
+    n_boot = check_int("n_boot", n_boot, 1)
+    confidence = _check_confidence(confidence)
+    values = displacement_magnitudes(displacements).reshape(len(displacements), -1)  # (n, N)
+
+    def alpha(rows: np.ndarray) -> float:
+        try:
+            s = Sorted.of(rows.ravel())
+            return scan_xmin(
+                s, min_tail=min_tail, n_candidates=BOOT_CANDIDATES, alpha_range=alpha_range
+            )[1]
+        except ValueError:
+            return math.nan
+
+    return _bootstrap(values, alpha, n_boot=n_boot, seed=seed, confidence=confidence)
+
+
+def gain_interval(
+    per_pair: np.ndarray,
+    *,
+    n_boot: int = 2000,
+    seed: int | np.random.SeedSequence = 0,
+    confidence: float = CONFIDENCE,
+) -> Interval:
+    """Bootstrap interval of the geometric mean of per-pair robustness ratios (n,)."""
+    ratios = np.asarray(per_pair, dtype=np.float64)
+    if ratios.ndim != 1 or not np.all(np.isfinite(ratios) & (ratios > 0)):
+        raise ValueError(f"per_pair must be finite ratios > 0 of shape (n,), but got {ratios!r}.")
+    mean_log = lambda x: float(x.mean())  # noqa: E731 - log10 of the geometric mean
+    logs = np.log10(ratios)
+    return _bootstrap(logs, mean_log, n_boot=n_boot, seed=seed, confidence=confidence).exp10()
+
+
+def seed_interval(values: np.ndarray, *, confidence: float = CONFIDENCE) -> Interval:
+    """t interval of the mean of a configuration's per-seed values (NaN under 2 finite seeds)."""
+    confidence = _check_confidence(confidence)
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return _none(int(x.size), confidence)
+    half = stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return Interval(float(x.mean() - half), float(x.mean() + half), int(x.size), confidence)
+
+
+def _clean(groups: list) -> list[np.ndarray]:
+    out = []
+    for g in groups:
+        x = np.asarray(g, dtype=np.float64).ravel()
+        x = x[np.isfinite(x)]
+        if x.size:
+            out.append(x)
+    return out
+
+
+def _resampled_means(groups: list[np.ndarray], n_boot: int, rng: np.random.Generator):
+    """(n_boot,) means of a two-level resample: trials with replacement, then each chosen trial's
+    seeds with replacement; every trial weighs equally whatever its number of seeds."""
+    means = np.empty(n_boot)
+    k = len(groups)
+    for b in range(n_boot):
+        picks = rng.integers(0, k, size=k)
+        means[b] = np.mean([rng.choice(groups[i], size=groups[i].size).mean() for i in picks])
+    return means
+
+
+def difference_interval(
+    a: list,
+    b: list,
+    *,
+    n_boot: int = 2000,
+    seed: int | np.random.SeedSequence = 0,
+    confidence: float = CONFIDENCE,
+) -> tuple[float, Interval]:
+    """(mean(a) − mean(b), its interval) for two groups of trials, each trial a list of its seeds'
+    values; each group's mean weighs its trials equally. The interval is NaN unless both groups
+    show their own spread: two trials or more, or one trial with two seeds or more (one value
+    alone would count as known exactly and make the interval too narrow)."""
+    n_boot = check_int("n_boot", n_boot, 1)
+    confidence = _check_confidence(confidence)
+    ga, gb = _clean(a), _clean(b)
+    n = len(ga) + len(gb)
+    if not ga or not gb:
+        return math.nan, _none(n, confidence)
+    diff = float(np.mean([g.mean() for g in ga]) - np.mean([g.mean() for g in gb]))
+    if not all(len(g) > 1 or g[0].size > 1 for g in (ga, gb)):
+        return diff, _none(n, confidence)
+    rng = np.random.default_rng(seed)
+    boot = _resampled_means(ga, n_boot, rng) - _resampled_means(gb, n_boot, rng)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(boot, [tail, 100 - tail])
+    return diff, Interval(float(low), float(high), n, confidence)
