@@ -115,6 +115,8 @@ def make_shard(spec: DatasetSpec, task: ShardTask, *, device: str | None = None)
     """Draw and solve one shard: ``displacements`` (n, 2, L, L), ``mode_areas`` (n, N) and
     ``disorder`` (n, 2) = (ρ, σ) of each structure, float64."""
     # torch loads here, where shards are solved, and not in the study driver
+    import torch
+
     from physics.hamiltonian import mode_areas
 
     disp, disorder = sample_structures(
@@ -124,7 +126,14 @@ def make_shard(spec: DatasetSpec, task: ShardTask, *, device: str | None = None)
         rho_max=spec.rho_max,
         sigma_max=spec.sigma_max,
     )
-    areas = mode_areas(disp, a=spec.a, t0=spec.t0, onsite=spec.onsite, device=device)
+    # One thread wherever a shard is solved (a Ray worker, a notebook): LAPACK's results may differ
+    # in the last bits with its thread count, and a shard's bytes must not.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        areas = mode_areas(disp, a=spec.a, t0=spec.t0, onsite=spec.onsite, device=device)
+    finally:
+        torch.set_num_threads(threads)
     return {"displacements": disp, "mode_areas": areas, "disorder": disorder}
 
 

@@ -101,6 +101,10 @@ class StudyConfig:
     def __post_init__(self) -> None:
         _validate_study(self)
 
+    def trial_seeds(self) -> tuple[int, ...]:
+        """The trial seeds every sampled configuration runs with (``search.seeds`` of them)."""
+        return tuple(range(self.trial.seed, self.trial.seed + self.search.seeds))
+
 
 _SECTIONS = ("space", "search", "resources", "tracking")
 

@@ -25,11 +25,11 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["Round", "rounds", "plan", "add_round", "CONFIRM_FILE", "CONFIRMS_TAG", "experiment_of"]
+from study.tracking import CONFIRMED_BY_TAG, CONFIRMS_TAG
+
+__all__ = ["Round", "rounds", "plan", "add_round", "link", "CONFIRM_FILE", "experiment_of"]
 
 CONFIRM_FILE = "confirm.json"
-CONFIRMS_TAG = "scalefree.confirms"  # on a confirmation run: the Tune id of the trial it confirms
-CONFIRMED_BY_TAG = "scalefree.confirmed_by"  # on a confirmed trial: its latest confirmation run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +84,6 @@ def _optuna_params(directory: Path, name: str) -> dict[str, dict]:
 def plan(info, cfg, tracker, *, seeds: int, trials: str) -> Round:
     """The next round: the chosen finished search trials with ``seeds`` fresh trial seeds.
     Raises ValueError naming ``--trials`` or ``--seeds`` for a choice that cannot run."""
-    from study.driver import trial_seeds
     from study.report import front_rows
 
     if not (isinstance(seeds, int) and seeds >= 2):
@@ -110,7 +109,7 @@ def plan(info, cfg, tracker, *, seeds: int, trials: str) -> Round:
                 f"{trials!r}."
             )
     earlier = rounds(info.dir)
-    used = set(trial_seeds(cfg)) | {s for r in earlier for s in r.seeds}
+    used = set(cfg.trial_seeds()) | {s for r in earlier for s in r.seeds}
     first = max(used) + 1
     name = "confirm" if not earlier else f"confirm-{len(earlier) + 1}"
     chosen = list(dict.fromkeys(chosen))  # in order, once

@@ -82,15 +82,10 @@ def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, finished: dict):
         data=data,
         study=info.name,
         alpha_target=info.alpha_target,
-        seeds=trial_seeds(cfg),
+        seeds=cfg.trial_seeds(),
         finished=finished,
     )
     return tune.with_resources(trainable, resources)
-
-
-def trial_seeds(cfg: StudyConfig) -> tuple[int, ...]:
-    """The trial seeds every sampled configuration runs with (``search.seeds`` of them)."""
-    return tuple(range(cfg.trial.seed, cfg.trial.seed + cfg.search.seeds))
 
 
 def _finished(info: StudyInfo, tracker) -> dict[str, dict]:

@@ -28,12 +28,12 @@ from pathlib import Path
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 
-from study.confirm import CONFIRMS_TAG
 from study.directory import StudyInfo
 from study.errors import TrialFailed
 from study.tracking import (
     COLLAPSED_TAG,
     COMPUTE_TAG,
+    CONFIRMS_TAG,
     FAILURE_KIND_TAG,
     VERDICT_TAG,
     Tracker,
@@ -51,8 +51,8 @@ __all__ = ["TrialRecorder", "failure"]
 # flags, the compute interval (a tag) and the node (a tag).
 NOT_METRICS = frozenset(
     {*AUTO_RESULT_KEYS, "step", "epoch", "final", "done", "compute_start", "compute_end", NODE_KEY}
-    | {"seed", "n_seeds"}
 )
+ROW_KEYS = ("seed", "n_seeds")  # which seed a per-epoch row belongs to (final: n_seeds is a metric)
 EPOCH_KEYS = tuple(f"{phase}_val_accuracy" for phase in PHASES)  # for the last logged step
 
 
@@ -180,6 +180,8 @@ class TrialRecorder(Callback):
                 run.logged[prefix] = self.tracker.last_step(run.run_id, keys)
             if step > run.logged[prefix]:
                 phase = values.pop("phase")
+                for key in ROW_KEYS:
+                    values.pop(key, None)
                 named = {f"{prefix}{phase}_{k}": v for k, v in values.items()}
                 self.tracker.log_metrics(run.run_id, named, step=step)
                 run.logged[prefix] = step

@@ -1,7 +1,10 @@
-"""The study report: Pareto front of finished trials on stdout, figures saved and logged.
+"""The study report: Pareto front of finished trials on stdout, effects of the searched parameters
+with their intervals, figures; everything also on the study's parent run in MLflow.
 
 Built from the MLflow trial runs that FINISHED (ASHA-stopped and failed trials carry no final
-metrics; Optuna would record stopped ones as COMPLETE with early values).
+metrics; Optuna would record stopped ones as COMPLETE with early values). The terminal gets the few
+columns a reader needs first, at most :data:`WIDTH` characters a line; ``report/trials.csv`` has
+every column, ``report/effects.csv`` every level difference.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ if TYPE_CHECKING:
     from study.directory import StudyInfo
     from study.tracking import Tracker
 
-__all__ = ["report", "pareto_mask", "finished_trials"]
+from study.report_text import (
+    interval,
+    overlapping,
+    print_confirmations,
+    print_effects,
+    print_table,
+)
+
+__all__ = ["report", "pareto_mask", "finished_trials", "front_rows"]
 
 # (metric, short header): what every trial is read against, accuracy beside its baseline.
 COLUMNS = (
@@ -52,8 +63,7 @@ def pareto_mask(values: np.ndarray, modes: list[str]) -> np.ndarray:
 
 def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
     """One row per trial run of the study: status, architecture, tags and final metrics."""
-    from study.confirm import CONFIRMS_TAG
-    from study.tracking import COLLAPSED_TAG, VERDICT_TAG
+    from study.tracking import COLLAPSED_TAG, CONFIRMS_TAG, VERDICT_TAG
 
     rows = []
     for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
@@ -70,6 +80,7 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         row["filters"] = "/".join(re.findall(r"\d+", params.get("forward.filters", "")))
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
+        row["bonds"] = params.get("forward.bonds", "")
         row["confirms"] = run.data.tags.get(CONFIRMS_TAG, "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
         row.update(run.data.metrics)
@@ -115,14 +126,20 @@ def _figure(
         step = np.diff(distinct).min() if distinct.size > 1 else 1.0
         xs = xs + np.linspace(-0.06, 0.06, len(rows)) * step
     colours = plt.get_cmap("tab10")
+    xerr, yerr = _errors(rows, x, xs), _errors(rows, y, ys)
     for k, depth in enumerate(sorted(set(stages.tolist()))):
         pick = stages == depth
-        ax.scatter(
+        ax.errorbar(
             xs[pick],
             ys[pick],
-            s=46,
+            xerr=None if xerr is None else xerr[:, pick],
+            yerr=None if yerr is None else yerr[:, pick],
+            fmt="o",
+            ms=6,
             color=colours(k),
             alpha=0.8,
+            elinewidth=1,
+            capsize=2,
             zorder=3,
             label=f"{depth} pooling stage{'s' if depth > 1 else ''}",
         )
@@ -157,13 +174,24 @@ def _figure(
         ax.set_xticks(distinct, [f"{v:g}" for v in distinct])
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
-    ax.set_title(f"{len(rows)} finished trials (collapsed trials left out)", fontsize=10)
+    ax.set_title(
+        f"{len(rows)} finished trials (collapsed left out); bars: 95 % intervals", fontsize=10
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _errors(rows: list[dict], metric: str, centres: np.ndarray) -> np.ndarray | None:
+    """(2, n) error-bar lengths around ``centres`` from each row's interval (0 where none)."""
+    bounds = np.array([interval(r, metric, confirmed=False) for r in rows], dtype=float).T
+    if not np.isfinite(bounds).any():
+        return None
+    below, above = centres - bounds[0], bounds[1] - centres
+    return np.nan_to_num(np.clip(np.vstack([below, above]), 0, None))
 
 
 def _log_front(tracker, info: StudyInfo, rows: list[dict], done, front, objectives, modes):
@@ -185,35 +213,6 @@ def _log_front(tracker, info: StudyInfo, rows: list[dict], done, front, objectiv
         if values:
             summary[f"best_{objective}"] = max(values) if mode == "max" else min(values)
     tracker.log_metrics(parent, summary)
-
-
-def _print_table(name: str, rows: list[dict], done: list[dict], front: np.ndarray, objectives):
-    collapsed = [r for r in rows if r["status"] == "FINISHED" and r.get("collapsed", 0) >= 1]
-    print(
-        f"study {name}: {len(rows)} trials, {len(done) + len(collapsed)} finished, "
-        f"{len(collapsed)} collapsed; Pareto front (*) on {objectives}:"
-    )
-    head = f"{'trial':<22}{'stages':>7}{'mode':>10}" + "".join(f"{h:>11}" for _, h in COLUMNS)
-    print(head + "  tail")
-    for r, on_front in zip(done, front, strict=True):
-        cells = "".join(f"{r.get(c, math.nan):>11.4f}" for c, _ in COLUMNS)
-        mark = "*" if on_front else " "
-        flags = [r.get("alpha_verdict") or "no fit"]
-        if r.get("isolated_fraction", 0.0) > 0:
-            flags.append("gain with isolated atoms")
-        line = f"{mark}{r['trial']:<21}{r['stages']:>7}{r['inverse_mode']:>10}{cells}"
-        print(f"{line}  {'; '.join(flags)}")
-    if collapsed:
-        print(f"left out of the front: {len(collapsed)} collapsed trial(s)")
-        for r in collapsed:
-            print(f"  {r['trial']}: {r.get('collapsed_reason') or 'collapsed'}")
-    print(
-        "skills: d2l_skill = 1 - MAPE(D2L)/MAPE(oracle on the true (rho, sigma)); "
-        "val_skill = 1 - MAPE(validated)/MAPE(fresh Eq. 5 at the nearest training (rho, sigma)); "
-        "> 0 beats the baseline. gain: geometric mean over the attacked pairs (gain_m<32 on the "
-        "most localised modes); isolated: share of attacked designs' atoms with no neighbour within "
-        "2 lattice periods. tail: the power-law verdict on Δr (heavy needs more than the fit's α)."
-    )
 
 
 def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list[dict], np.ndarray]:
@@ -254,17 +253,15 @@ def report(name_or_dir: str) -> Path:
     rows, done, front = front_rows(info, tracker, cfg)
     out = directory / "report"
     out.mkdir(exist_ok=True)
-    header = ["trial", "status", "stages", "filters", *NUMERIC_PARAMS, "inverse_mode"]
-    header += [c for c, _ in COLUMNS]
-    header += ["alpha_verdict", "collapsed", "pareto", "collapsed_reason"]  # free text last
-    with open(out / "trials.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for r in rows:
-            on_front = any(r is d and f for d, f in zip(done, front, strict=True))
-            writer.writerow([r.get(h, "") if h != "pareto" else on_front for h in header])
-    _print_table(info.name, rows, done, front, objectives)
+    overlaps = overlapping(done, front, objectives)
+    effects, ranked, n_trials = _effects(info, tracker, rows, objectives)
+    _write_csv(out / "trials.csv", rows, done, front, overlaps)
+    _write_effects(out, effects, ranked, n_trials)
+    print_table(info.name, rows, done, front, objectives, modes, overlaps)
+    print_confirmations(done, objectives)
+    print_effects(effects, ranked, n_trials, objectives)
     _log_front(tracker, info, rows, done, front, objectives, modes)
+    _log_effects(tracker, info.parent_run_id, effects, ranked, n_trials)
     if done:
         figures = (
             ("alpha", "validated_skill", "skill_vs_alpha.png"),
@@ -281,5 +278,126 @@ def report(name_or_dir: str) -> Path:
             on_axes = sorted((x, y)) == sorted(objectives)
             _figure(done, front, x, y, out / name, front_axes=on_axes)
     tracker.log_artifacts(info.parent_run_id, out, path="report")
-    print(f"report files: {out}")
+    print(f"report files: {out} (trials.csv: every column)")
     return out
+
+
+CSV_EXTRA = (  # beside COLUMNS: spreads, intervals, seeds, confirmations
+    "n_seeds",
+    "validated_skill_se",
+    "alpha_se",
+    "alpha_lo",
+    "alpha_hi",
+    "robustness_gain_lo",
+    "robustness_gain_hi",
+    "confirmed_n_seeds",
+    "confirmed_validated_skill",
+    "confirmed_validated_skill_lo",
+    "confirmed_validated_skill_hi",
+    "confirmed_alpha",
+    "confirmed_alpha_lo",
+    "confirmed_alpha_hi",
+)
+INTEGERS = frozenset({"n_tail", "n_seeds", "confirmed_n_seeds", "stages", "fc", "batch_size"})
+
+
+def _cell(key: str, value: object) -> object:
+    """CSV cells as a reader wants them: integers without '.0', no 'nan'."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        if key in INTEGERS and value.is_integer():
+            return int(value)
+    return value
+
+
+def _write_csv(path: Path, rows, done, front, overlaps) -> None:
+    header = ["trial", "status", "stages", "filters", *NUMERIC_PARAMS, "inverse_mode", "bonds"]
+    header += [c for c, _ in COLUMNS] + list(CSV_EXTRA)
+    header += ["alpha_verdict", "collapsed", "pareto", "overlaps", "collapsed_reason"]
+    on_front = {d["trial"] for d, f in zip(done, front, strict=True) if f}
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for r in rows:
+            extra = {
+                "pareto": r["trial"] in on_front,
+                "overlaps": " ".join(overlaps.get(r["trial"], [])),
+            }
+            writer.writerow([_cell(h, extra.get(h, r.get(h, ""))) for h in header])
+
+
+def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: list[str]):
+    """(level differences, fANOVA importances per objective, trials behind them) of the search."""
+    from study.effects import importances, level_effects
+    from study.tracking import CONFIRMS_TAG
+
+    try:
+        ranked, n_trials = importances(info.dir, info.name, objectives)
+        params, levels = _searched(info)
+    except (KeyError, FileNotFoundError, RuntimeError, ValueError):  # no Optuna study (yet)
+        return [], {}, 0
+    finished = []
+    for r in rows:
+        if r["status"] == "FINISHED" and r.get("collapsed", 0) < 1 and r["trial"] in params:
+            finished.append(r | {"params": params[r["trial"]]})
+    confirmations: dict[str, list[dict]] = {}
+    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
+        confirms = run.data.tags.get(CONFIRMS_TAG)
+        if confirms and run.info.status == "FINISHED":
+            confirmations.setdefault(confirms, []).append(dict(run.data.metrics))
+    return level_effects(finished, levels, objectives, confirmations), ranked, n_trials
+
+
+def _searched(info: StudyInfo) -> tuple[dict[str, dict], list[str]]:
+    """(Tune trial id → Optuna parameters of every COMPLETE search trial, the parameters with
+    levels: categorical or integer ones, in the order the space samples them)."""
+    import optuna
+
+    storage = f"sqlite:///{info.dir / 'optuna.db'}"
+    if not (info.dir / "optuna.db").is_file():
+        raise FileNotFoundError(storage)
+    study = optuna.load_study(study_name=info.name, storage=storage)
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    params = {t.user_attrs.get("tune_trial_id"): dict(t.params) for t in complete}
+    levelled = (optuna.distributions.CategoricalDistribution, optuna.distributions.IntDistribution)
+    names = []
+    for t in complete:
+        for name, dist in t.distributions.items():
+            if isinstance(dist, levelled) and name not in names:
+                names.append(name)
+    return params, names
+
+
+def _write_effects(out: Path, effects, ranked: dict, n_trials: int) -> None:
+    with open(out / "effects.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["param", "objective", "level_a", "level_b", "difference", "low", "high", "verdict"]
+            + ["trials_a", "trials_b", "seed_runs_a", "seed_runs_b"]
+        )
+        for e in effects:
+            writer.writerow(
+                [e.param, e.objective, e.level_a, e.level_b]
+                + [_cell("", v) for v in (e.difference, e.low, e.high)]
+                + [e.verdict, e.trials_a, e.trials_b, e.values_a, e.values_b]
+            )
+    with open(out / "importance.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["objective", "param", "importance", "trials"])
+        for objective, values in ranked.items():
+            for param, value in values.items():
+                writer.writerow([objective, param, f"{value:.4f}", n_trials])
+
+
+def _log_effects(tracker, parent: str, effects, ranked: dict, n_trials: int) -> None:
+    """Importances as parent-run metrics (``importance/<objective>/<param>``), the count of
+    resolved level differences, and each resolved one as a tag line."""
+    values = {"importance_trials": n_trials}
+    for objective, params in ranked.items():
+        values |= {f"importance/{objective}/{p}": v for p, v in params.items()}
+    values["effects_resolved"] = sum(e.verdict == "resolved" for e in effects)
+    values["effects_within_noise"] = sum(e.verdict == "within noise" for e in effects)
+    tracker.log_metrics(parent, values)
+    lines = [e.line() for e in effects if e.verdict == "resolved"]
+    tracker.set_tags(parent, {"scalefree.effects_resolved": "\n".join(lines) or "none"})

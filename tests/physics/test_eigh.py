@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -51,3 +53,23 @@ def test_auto_measures_once_per_size_and_gradients_stay_with_torch(monkeypatch):
     m = torch.eye(3, dtype=torch.float64, requires_grad=True)
     lam, _ = eigh_module.eigh(m + m.T)
     assert lam.requires_grad  # went through torch.linalg.eigh
+
+
+def test_the_choice_is_the_machines_not_the_process(monkeypatch, tmp_path):
+    # Rule: every process of a machine uses the backend remembered for it (a timing under load
+    # in each process let Ray workers and a local run write different dataset bytes).
+    monkeypatch.setenv("SCALEFREE_EIGH", "auto")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    eigh_module._CHOICE.clear()
+    first = eigh_module.backend_for(24)
+    stored = json.loads(eigh_module.cache_file().read_text())
+    (entries,) = stored.values()
+    assert entries == {f"24x{torch.get_num_threads()}": first}
+    other = "numpy" if first == "torch" else "torch"  # as if another process had measured
+    (machine,) = stored
+    eigh_module.cache_file().write_text(
+        json.dumps({machine: {f"24x{torch.get_num_threads()}": other}})
+    )
+    eigh_module._CHOICE.clear()
+    assert eigh_module.backend_for(24) == other
+    eigh_module._CHOICE.clear()

@@ -90,8 +90,14 @@ def test_report_prints_pareto_table_and_writes_figures(finished_study):
     cwd, _ = finished_study
     proc = cli(["report", "tiny"], cwd, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Pareto front" in proc.stdout and "validated" in proc.stdout
-    assert "oracle" in proc.stdout and "val_skill" in proc.stdout  # baselines beside accuracies
+    assert "front on max validated_skill, min alpha" in proc.stdout and "valid." in proc.stdout
+    assert "oracle" in proc.stdout and "skill" in proc.stdout  # baselines beside accuracies
+    # Rule: the report fits a terminal; the rest is in trials.csv, integers as integers.
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 120, proc.stdout
+    rows = (cwd / "studies" / "tiny" / "report" / "trials.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    n_tail = [row.split(",")[header.index("n_tail")] for row in rows[1:]]
+    assert all(v.isdigit() for v in n_tail if v), n_tail
     for name in ("accuracy_vs_alpha.png", "robustness_vs_alpha.png", "trials.csv"):
         assert (cwd / "studies" / "tiny" / "report" / name).stat().st_size > 0
 

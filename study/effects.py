@@ -1,0 +1,151 @@
+"""Effects, not anecdotes: what each searched parameter does to each objective, and whether the
+study can tell it from seed noise.
+
+* **Importance** per objective: Optuna's fANOVA evaluator (``optuna.importance``, scikit-learn's
+  random forest underneath) over the COMPLETE search trials; it says how much of an objective's
+  variance each parameter explains, and rests on as many trials as it names. With fewer than
+  :data:`MIN_IMPORTANCE_TRIALS` trials nothing is claimed.
+* **Level differences** for every categorical or integer parameter (pooling depth, output bound,
+  inverse mode, bond inputs, FC width, batch size, filters): for each pair of levels, the difference
+  of the objective's means, each level's mean weighing its trials equally, with a 95 % interval
+  from resampling trials and, within them, their seeds (:func:`analysis.difference_interval`); a
+  confirmed trial contributes its confirmation's seeds too. *Resolved* when the interval excludes 0,
+  *within noise* when it does not, *too few to tell* when a level shows no spread of its own.
+  Several pairs and objectives are tested at once: read a lone "resolved" at 95 % with that in mind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Effect", "importances", "level_effects", "seed_values", "MIN_IMPORTANCE_TRIALS"]
+
+MIN_IMPORTANCE_TRIALS = 4  # fANOVA on fewer trials is a random forest of noise
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The difference of an objective between two levels of one searched parameter."""
+
+    param: str
+    objective: str
+    level_a: object
+    level_b: object
+    difference: float  # mean(a) − mean(b)
+    low: float
+    high: float
+    verdict: str  # resolved / within noise / too few to tell
+    trials_a: int
+    trials_b: int
+    values_a: int  # seed values behind level a
+    values_b: int
+
+    def line(self) -> str:
+        """``stages 2 − 1: alpha −3.1 [−6.0, −0.4] resolved (4 vs 3 trials, 12 vs 3 seeds)``."""
+        interval = f"[{self.low:+.3g}, {self.high:+.3g}]" if math.isfinite(self.low) else "[—]"
+        return (
+            f"{self.param} {self.level_a} − {self.level_b}: {self.objective} "
+            f"{self.difference:+.3g} {interval} {self.verdict} ({self.trials_a} vs "
+            f"{self.trials_b} trials, {self.values_a} vs {self.values_b} seed runs)"
+        )
+
+
+def seed_values(row: dict, metric: str, confirmations: list[dict] = ()) -> list[float]:
+    """Every seed's value of ``metric`` for one trial: its own seeds (``seed<s>/metric``, or the
+    metric itself for one seed) and those of the confirmations of it."""
+    values = []
+    for source in (row, *confirmations):
+        pattern = re.compile(rf"seed(\d+)/{re.escape(metric)}$")
+        own = [v for k, v in source.items() if pattern.match(k)]
+        if not own and isinstance(source.get(metric), (int, float)):
+            own = [source[metric]]
+        values += [float(v) for v in own if math.isfinite(float(v))]
+    return values
+
+
+def importances(
+    storage_dir: Path, name: str, objectives: list[str]
+) -> tuple[dict[str, dict[str, float]], int]:
+    """(objective → parameter → fANOVA importance, the number of trials behind it); empty when
+    the search has fewer than :data:`MIN_IMPORTANCE_TRIALS` COMPLETE trials."""
+    import optuna
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
+    storage = f"sqlite:///{Path(storage_dir) / 'optuna.db'}"
+    study = optuna.load_study(study_name=name, storage=storage)
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    usable = [t for t in complete if t.values and all(math.isfinite(v) for v in t.values)]
+    if len(usable) < MIN_IMPORTANCE_TRIALS:
+        return {}, len(usable)
+    view = optuna.create_study(directions=study.directions)
+    view.add_trials(usable)
+    out = {}
+    for k, objective in enumerate(objectives):
+        evaluator = FanovaImportanceEvaluator(seed=0)
+        ranked = get_param_importances(
+            view, evaluator=evaluator, target=lambda t, k=k: t.values[k], normalize=True
+        )
+        out[objective] = {p: float(v) for p, v in ranked.items()}
+    return out, len(usable)
+
+
+def _levels(rows: list[dict], param: str) -> dict[object, list[dict]]:
+    levels: dict[object, list[dict]] = {}
+    for row in rows:
+        value = row["params"].get(param)
+        if value is not None:
+            levels.setdefault(value, []).append(row)
+    return levels
+
+
+def level_effects(
+    rows: list[dict],
+    params: list[str],
+    objectives: list[str],
+    confirmations: dict[str, list[dict]],
+    *,
+    seed: int = 0,
+) -> list[Effect]:
+    """Every pair of levels of every parameter in ``params``, for every objective. ``rows`` are
+    finished search trials (each with ``params``, its Optuna parameters, and its metrics);
+    ``confirmations`` maps a trial id to the metrics of its confirmation runs."""
+    from analysis.uncertainty import difference_interval
+
+    effects = []
+    for param in params:
+        levels = _levels(rows, param)
+        if len(levels) < 2:
+            continue
+        ordered = sorted(levels, key=lambda v: (str(type(v)), v))
+        for a, b in itertools.combinations(reversed(ordered), 2):
+            for objective in objectives:
+                groups = [
+                    [
+                        seed_values(r, objective, confirmations.get(r["trial"], []))
+                        for r in levels[v]
+                    ]
+                    for v in (a, b)
+                ]
+                groups = [[g for g in group if g] for group in groups]
+                diff, interval = difference_interval(*groups, seed=seed)
+                effects.append(
+                    Effect(
+                        param,
+                        objective,
+                        a,
+                        b,
+                        diff,
+                        interval.low,
+                        interval.high,
+                        interval.verdict,
+                        len(groups[0]),
+                        len(groups[1]),
+                        sum(len(g) for g in groups[0]),
+                        sum(len(g) for g in groups[1]),
+                    )
+                )
+    return effects

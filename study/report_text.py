@@ -1,0 +1,164 @@
+"""The study report as a person reads it in a terminal: the few columns a reader needs first, each
+number beside its 95 % interval, at most :data:`WIDTH` characters a line (``report/trials.csv``
+has every column). Also the interval a row has for a metric, which the figures draw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "WIDTH",
+    "interval",
+    "overlapping",
+    "print_table",
+    "print_confirmations",
+    "print_effects",
+]
+
+
+def interval(row: dict, metric: str, *, confirmed: bool = True) -> tuple[float, float]:
+    """The 95 % interval a row has for ``metric``: its confirmation's (fresh seeds) when it was
+    confirmed and ``confirmed``, else its own (t over seeds, or bootstrap over structures / pairs
+    for one seed); (nan, nan) when it has none."""
+    for prefix in ("confirmed_", "") if confirmed else ("",):
+        low, high = row.get(f"{prefix}{metric}_lo"), row.get(f"{prefix}{metric}_hi")
+        if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+            return float(low), float(high)
+    return math.nan, math.nan
+
+
+WIDTH = 120  # the widest line the terminal report prints
+BASELINES = (  # dataset-level baselines: the same for every trial, printed once
+    ("baseline_accuracy", "statistics"),
+    ("oracle_accuracy", "(ρ, σ) oracle"),
+    ("structure_baseline_accuracy", "structure"),
+    ("design_baseline_accuracy", "Eq. 5 designer"),
+    ("retrieval_accuracy", "retrieval"),
+)
+
+
+def _say(text: str, indent: str = "    ") -> None:
+    """Print ``text`` wrapped at :data:`WIDTH` characters, continuation lines indented."""
+    import textwrap
+
+    print(textwrap.fill(text, width=WIDTH, subsequent_indent=indent, break_long_words=True))
+
+
+SHORT_VERDICT = {"too short to tell": "too short", "": "no fit"}
+
+
+def _architecture(row: dict) -> str:
+    """``p2 16/32 fc128 +b`` (pooling stages, filters, FC width, bond inputs)."""
+    fc = row.get("fc")
+    fc = f" fc{int(fc)}" if isinstance(fc, float) and math.isfinite(fc) else ""
+    bonds = " +b" if row.get("bonds") == "True" else ""
+    return f"p{row['stages']} {row.get('filters', '')}{fc}{bonds}"
+
+
+def _with_interval(value: float, low: float, high: float, digits: int = 3) -> str:
+    if not math.isfinite(value):
+        return "—"
+    text = f"{value:.{digits}g}"
+    if math.isfinite(low) and math.isfinite(high):
+        text += f" [{low:.{digits}g}, {high:.{digits}g}]"
+    return text
+
+
+def _skill(row: dict) -> str:
+    value, se = row.get("validated_skill", math.nan), row.get("validated_skill_se", math.nan)
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:+.3f}" + (f"±{se:.3f}" if math.isfinite(se) else "")
+
+
+def overlapping(done: list[dict], front: np.ndarray, objectives: list[str]) -> dict[str, list]:
+    """Front member → the other front members whose intervals overlap its own on every objective
+    (the study cannot tell them apart); members without intervals on some objective are left out."""
+    members = [d for d, on in zip(done, front, strict=True) if on]
+    out: dict[str, list] = {}
+    for a in members:
+        for b in members:
+            if a is b:
+                continue
+            pairs = [(interval(a, o), interval(b, o)) for o in objectives]
+            known = all(math.isfinite(x[0]) and math.isfinite(y[0]) for x, y in pairs)
+            if known and all(x[0] <= y[1] and y[0] <= x[1] for x, y in pairs):
+                out.setdefault(a["trial"], []).append(b["trial"])
+    return out
+
+
+def print_table(name, rows, done, front, objectives, modes, overlaps) -> None:
+    finished = [r for r in rows if r["status"] == "FINISHED"]
+    collapsed = [r for r in finished if r.get("collapsed", 0) >= 1]
+    failed = sum(r["status"] == "FAILED" for r in rows)
+    seeds = sorted({int(r.get("n_seeds", 1)) for r in finished}) or [1]
+    aims = ", ".join(f"{m} {o}" for o, m in zip(objectives, modes, strict=True))
+    print(
+        f"study {name}: {len(finished)} of {len(rows)} trials finished ({len(collapsed)} "
+        f"collapsed, {failed} failed), {'/'.join(map(str, seeds))} seed(s) each; front on {aims}"
+    )
+    header = (
+        f"{'':2}{'trial':<10}{'architecture':<20}{'mode':<10}{'valid.':>7}  {'skill':<13}"
+        f"{'α [95 %]':<22}{'tail':<11}{'gain [95 %]':<20}"
+    )
+    print(header.rstrip())
+    for r, on_front in zip(done, front, strict=True):
+        mark = ("*" if on_front else " ") + ("~" if r["trial"] in overlaps else " ")
+        alpha = _with_interval(r.get("alpha", math.nan), *interval(r, "alpha", confirmed=False))
+        gain = _with_interval(
+            r.get("robustness_gain", math.nan), *interval(r, "robustness_gain", confirmed=False), 2
+        )
+        verdict = SHORT_VERDICT.get(r.get("alpha_verdict", ""), r.get("alpha_verdict", ""))
+        line = (
+            f"{mark}{r['trial'][-8:]:<10}{_architecture(r)[:19]:<20}{r['inverse_mode'][:9]:<10}"
+            f"{r.get('validated_accuracy', math.nan):>7.3f}  {_skill(r):<13}{alpha[:21]:<22}"
+            f"{verdict[:10]:<11}{gain[:19]:<20}"
+        )
+        print(line.rstrip())
+    if overlaps:
+        pairs = "; ".join(
+            f"{a[-8:]} ~ {', '.join(b[-8:] for b in bs)}" for a, bs in overlaps.items()
+        )
+        _say(f"~ intervals overlap on every objective, not told apart: {pairs}")
+    if finished:
+        first = finished[0]
+        cells = [f"{label} {first[key]:.3f}" for key, label in BASELINES if key in first]
+        _say("baselines (the same for every trial): " + ", ".join(cells))
+    for r in collapsed:
+        _say(f"collapsed, left off the front: {r['trial'][-8:]}: {r.get('collapsed_reason')}")
+
+
+def print_confirmations(done: list[dict], objectives: list[str]) -> None:
+    confirmed = [r for r in done if math.isfinite(r.get("confirmed_n_seeds", math.nan))]
+    if not confirmed:
+        return
+    _say("confirmed with fresh seeds (mean [95 % interval over seeds]; the search's value after):")
+    for r in confirmed:
+        cells = []
+        for o in objectives:
+            low, high = interval(r, o)
+            mean = r.get(f"confirmed_{o}", math.nan)
+            cells.append(f"{o} {_with_interval(mean, low, high)} ({r.get(o, math.nan):.3g})")
+        n = int(r["confirmed_n_seeds"])
+        _say(f"  {r['trial'][-8:]} ({n} seeds): {'; '.join(cells)}")
+
+
+def print_effects(effects, ranked: dict, n_trials: int, objectives: list[str]) -> None:
+    if ranked:
+        print(f"importance (fANOVA over {n_trials} search trials):")
+        for objective in objectives:
+            top = ", ".join(f"{p} {v:.2f}" for p, v in list(ranked[objective].items())[:5])
+            _say(f"  {objective}: {top}")
+    else:
+        print(f"importance: not estimated ({n_trials} complete search trials, fewer than 4)")
+    resolved = [e for e in effects if e.verdict == "resolved"]
+    counts = {v: sum(e.verdict == v for e in effects) for v in ("resolved", "within noise")}
+    _say(
+        f"level differences: {counts['resolved']} resolved, {counts['within noise']} within "
+        f"noise, {len(effects) - sum(counts.values())} too few to tell (report/effects.csv)"
+    )
+    for effect in resolved[:8]:
+        _say(f"  {effect.line()}")
