@@ -1,5 +1,5 @@
-"""The ``scalefree`` command line: launch, resume, confirm, report, config, generate, ui,
-reproduce.
+"""The ``scalefree`` command line: launch, resume, confirm, report, status, list, config,
+generate, ui, reproduce.
 
 Bad input of any kind prints one line ``scalefree: error: KEY: RULE, but got VALUE.`` and exits 2
 before anything is started or written.
@@ -8,6 +8,7 @@ before anything is started or written.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -22,6 +23,10 @@ class UsageError(ValueError):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scalefree", description=__doc__.splitlines()[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
+    loud = argparse.ArgumentParser(add_help=False)
+    loud.add_argument(
+        "-v", "--verbose", action="store_true", help="also show Ray's and Tune's own output"
+    )
 
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -29,17 +34,19 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
-    launch = verbs.add_parser("launch", help="run a study")
+    launch = verbs.add_parser("launch", parents=[loud], help="run a study")
     with_config(launch)
     launch.add_argument(
         "--name", help="study name (default: the preset or file name, -2, -3, … if taken)"
     )
     launch.add_argument("--address", help="Ray cluster address to attach to (default: local Ray)")
-    resume = verbs.add_parser("resume", help="resume an interrupted study")
+    resume = verbs.add_parser("resume", parents=[loud], help="resume an interrupted study")
     resume.add_argument("study", metavar="NAME_OR_DIR")
     resume.add_argument("--address", help="Ray cluster address to attach to")
     confirm = verbs.add_parser(
-        "confirm", help="run chosen configurations again with fresh seeds (mean and interval)"
+        "confirm",
+        parents=[loud],
+        help="run chosen configurations again with fresh seeds (mean and interval)",
     )
     confirm.add_argument("study", metavar="NAME_OR_DIR")
     confirm.add_argument("--seeds", type=int, default=3, help="fresh trial seeds (default 3)")
@@ -51,14 +58,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("study", metavar="NAME_OR_DIR")
     config = verbs.add_parser("config", help="print the resolved config as YAML; runs nothing")
     with_config(config)
-    generate = verbs.add_parser("generate", help="generate the dataset only")
+    generate = verbs.add_parser("generate", parents=[loud], help="generate the dataset only")
     with_config(generate)
     generate.add_argument("--out", required=True, help="dataset cache directory")
     generate.add_argument("--address", help="Ray cluster address to attach to")
+    status = verbs.add_parser("status", help="where a study stands (all studies: `list`)")
+    status.add_argument("study", nargs="?", metavar="NAME_OR_DIR")
+    verbs.add_parser("list", help="every study under ./studies with its state")
     ui = verbs.add_parser("ui", help="serve the MLflow UI for the study's tracking store")
     ui.add_argument("study", nargs="?", metavar="NAME_OR_DIR")
     ui.add_argument("--port", type=int, default=5000)
-    repro = verbs.add_parser("reproduce", help="the paper's protocol, paper vs measured")
+    repro = verbs.add_parser(
+        "reproduce", parents=[loud], help="the paper's protocol, paper vs measured"
+    )
     repro.add_argument("--scale", choices=("smoke", "cpu", "paper"), default="cpu")
     repro.add_argument("--address", help="Ray cluster address to attach to")
     return parser
@@ -97,7 +109,7 @@ def _cmd_launch(args: argparse.Namespace) -> int:
     # An explicit --name is checked as given ('' too); only a missing one is derived.
     studies = Path(cfg.tracking.studies_dir)
     name = args.name if args.name is not None else _free_name(studies, _stem(args.config))
-    launch(cfg, name=name, address=args.address)
+    launch(cfg, name=name, address=args.address, preset=args.config)
     return 0
 
 
@@ -137,6 +149,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from study.status import print_list, print_status, state_of, studies
+
+    if args.study is None:  # the newest study, as `git status` needs no argument
+        found = studies()
+        if not found:
+            print_list(found)
+            return 0
+        print_status(found[-1])
+        return 0
+    print_status(state_of(args.study))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from study.status import print_list, studies
+
+    print_list(studies())
+    return 0
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     from study.ui import serve_ui
 
@@ -159,6 +192,8 @@ COMMANDS = {
     "resume": _cmd_resume,
     "confirm": _cmd_confirm,
     "report": _cmd_report,
+    "status": _cmd_status,
+    "list": _cmd_list,
     "ui": _cmd_ui,
     "reproduce": _cmd_reproduce,
 }
@@ -166,6 +201,8 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "verbose", False):
+        os.environ["SCALEFREE_VERBOSE"] = "1"
     from study.errors import StudyFailed  # light: `scalefree ui` must not load torch
 
     try:

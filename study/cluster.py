@@ -40,9 +40,13 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Itera
         return
     if address:
         check_address(address)
+    from study.terminal import verbose
+
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     kwargs = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
-    ray.init(include_dashboard=False, log_to_driver=True, configure_logging=False, **kwargs)
+    # Workers' output (Ray's checkpoint lines, library warnings, tracebacks) reaches the terminal
+    # only with -v; what a person needs of it comes through the study's own lines.
+    ray.init(include_dashboard=False, log_to_driver=verbose(), configure_logging=False, **kwargs)
     try:
         yield
     finally:

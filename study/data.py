@@ -10,7 +10,7 @@ another node needs no shared filesystem.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from physics.dataset import SPLITS, DatasetSpec, ShardTask, Split, generate, load, make_shard
@@ -53,10 +53,16 @@ def ray_map_shards(
 
 
 def generate_with_ray(
-    spec: DatasetSpec, root: str | os.PathLike, *, max_in_flight: int | None = None
+    spec: DatasetSpec,
+    root: str | os.PathLike,
+    *,
+    max_in_flight: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
-    """Generate (or complete) the cached dataset of ``spec`` on the connected Ray cluster."""
-    return generate(spec, root, map_shards=ray_map_shards(max_in_flight=max_in_flight))
+    """Generate (or complete) the cached dataset of ``spec`` on the connected Ray cluster;
+    ``progress`` receives one line per shard (default: stderr)."""
+    shards = ray_map_shards(max_in_flight=max_in_flight)
+    return generate(spec, root, map_shards=shards, progress=progress)
 
 
 def load_splits(spec: DatasetSpec, root: str | os.PathLike) -> dict[str, Split]:

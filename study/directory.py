@@ -35,6 +35,7 @@ class StudyInfo:
     data_key: str = ""  # content hash of the dataset (physics.DatasetSpec.key)
     alpha_target: float = 3.79  # target of the alpha_error objective
     config: dict[str, str] | None = None  # launched config, key → repr (resume's change check)
+    preset: str = ""  # what the study was launched from: a preset's name or a YAML path
     dir: Path = field(default=Path("."), compare=False)  # the study directory, not stored
 
     def save(self) -> None:

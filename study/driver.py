@@ -35,7 +35,10 @@ ENDED = ("TERMINATED", "ERROR")  # Tune statuses of trials that will not run aga
 
 
 def environment(cfg: StudyConfig) -> None:
-    # The classic progress table (validated accuracy, α, robustness gain per trial).
+    from study.terminal import quiet
+
+    quiet()
+    # Tune's classic reporter API (study.terminal.StudyProgress; with -v its status table).
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Per-epoch results carry the ASHA metric; objectives arrive only with the final result.
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
@@ -103,15 +106,21 @@ def _finished(info: StudyInfo, tracker) -> dict[str, dict]:
 
 def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str):
     from ray import tune
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
     from study.recorder import TrialRecorder
+    from study.terminal import StudyProgress, verbose
 
-    reporter = tune.CLIReporter(
-        metric_columns=METRIC_COLUMNS,
-        parameter_columns=["stages", "fc", "inverse_mode"],
-        max_report_frequency=20,
-    )
-    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+    if verbose():  # Ray's and Tune's own output, as -v asks
+        reporter = tune.CLIReporter(
+            metric_columns=METRIC_COLUMNS,
+            parameter_columns=["stages", "fc", "inverse_mode"],
+            max_report_frequency=20,
+        )
+    else:
+        objectives, modes = cfg.search.objectives, cfg.search.modes
+        base = _base_flat(cfg)
+        reporter = StudyProgress(info.name, info.dir, objectives, modes, base, cfg.search.seeds)
 
     return tune.RunConfig(
         name=name,
@@ -172,13 +181,19 @@ def _data(cfg: StudyConfig, info: StudyInfo, tracker) -> dict:
     import time
 
     from study.data import generate_with_ray, load_splits
+    from study.terminal import every, say
 
     spec = cfg.trial.data
     started = time.time()
     faults.point("data")
-    generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=cfg.resources.data_workers or None)
+    workers = cfg.resources.data_workers or None
+    progress = every(15.0)  # a line per shard is noise in a log; one every 15 s says enough
+    generate_with_ray(spec, cfg.tracking.data_dir, max_in_flight=workers, progress=progress)
     splits = load_splits(spec, cfg.tracking.data_dir)
-    tracker.log_metrics(info.parent_run_id, {"data_seconds": time.time() - started})
+    seconds = time.time() - started
+    count = sum(len(split[0]) for split in splits.values())
+    say(f"[study] dataset: {count} structures ready in {seconds:.0f} s ({cfg.tracking.data_dir})")
+    tracker.log_metrics(info.parent_run_id, {"data_seconds": seconds})
     return splits
 
 

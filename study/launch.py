@@ -70,8 +70,9 @@ def _check_writable(studies: Path) -> None:
         )
 
 
-def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
-    """Start a new study ``name``; returns its directory."""
+def launch(cfg: StudyConfig, *, name: str, address: str | None = None, preset: str = "") -> Path:
+    """Start a new study ``name`` (``preset``: what it was launched from, for `scalefree list`);
+    returns its directory."""
     from study import leftovers
     from study.driver import drive, environment
     from study.tracking import git_commit
@@ -101,6 +102,7 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None) -> Path:
             data_key=cfg.trial.data.key(),
             alpha_target=cfg.search.alpha_target,
             config=_fingerprint(cfg),
+            preset=preset,
             dir=directory,
         )
         info.save()

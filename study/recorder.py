@@ -45,14 +45,18 @@ from study.tracking import (
 from study.tune_trial import ARTIFACTS, NODE_KEY, PHASES, configuration
 from trainables.seeds import seed_prefix
 
-__all__ = ["TrialRecorder", "failure"]
+__all__ = ["TrialRecorder", "failure", "error_file"]
 
 # Result keys that are bookkeeping, not metrics: Tune's own, the step/epoch counters, the routing
 # flags, the compute interval (a tag) and the node (a tag).
 NOT_METRICS = frozenset(
     {*AUTO_RESULT_KEYS, "step", "epoch", "final", "done", "compute_start", "compute_end", NODE_KEY}
 )
-ROW_KEYS = ("seed", "n_seeds")  # which seed a per-epoch row belongs to (final: n_seeds is a metric)
+ROW_KEYS = (
+    "seed",
+    "seed_index",
+    "n_seeds",
+)  # which seed a per-epoch row belongs to (final: n_seeds is a metric)
 EPOCH_KEYS = tuple(f"{phase}_val_accuracy" for phase in PHASES)  # for the last logged step
 
 
@@ -85,6 +89,21 @@ def failure(error: BaseException | str | None) -> tuple[str, str]:
         return "trial", str(cause)
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
     return "infrastructure", f"{type(cause).__name__}: {lines[-1] if lines else ''}"[:500]
+
+
+def error_file(directory, trial_id: str) -> Path:
+    """Where a failed trial's whole error text is kept: ``<study>/errors/<trial>.txt``."""
+    return Path(directory) / "errors" / f"{trial_id}.txt"
+
+
+def _traceback(error: BaseException | None) -> str:
+    import traceback
+
+    if error is None:
+        return "no error was reported\n"
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__)) or str(
+        error
+    )
 
 
 def _error(trial) -> BaseException | str | None:
@@ -226,10 +245,16 @@ class TrialRecorder(Callback):
         run = self._runs.pop(trial.trial_id, None)
         if run is None or run.finished:
             return
-        kind, reason = failure(_error(trial))
+        error = _error(trial)
+        kind, reason = failure(error)
         if run.host and kind == "infrastructure":
             reason = f"on {run.host}: {reason}"
         self.tracker.set_tags(run.run_id, {"failure_reason": reason, FAILURE_KIND_TAG: kind})
+        # The whole error text: in the study directory (the terminal names the file) and in MLflow.
+        path = error_file(self.info.dir, trial.trial_id)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(error if isinstance(error, str) else _traceback(error))
+        self.tracker.log_artifact(run.run_id, path)
         self.tracker.finish(run.run_id, "FAILED")
 
     def on_trial_recover(self, iteration, trials, trial, **info) -> None:

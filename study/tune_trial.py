@@ -113,7 +113,7 @@ def tune_trial(
             def report(row: dict, seed: int = seed) -> None:
                 # Per-epoch rows use one step for both phases: the seed's epoch count so far
                 # (forward epochs 1..F, then inverse F+1..); the driver logs each step once.
-                row = row | {"seed": seed, "n_seeds": len(seeds)}
+                row = row | {"seed": seed, "seed_index": seeds.index(seed), "n_seeds": len(seeds)}
                 tune.report(_result(row, False) | node, checkpoint=checkpoint())
                 step = int(row["step"])
                 faults.point("training" if step == 2 else "scoring" if step == last else "")

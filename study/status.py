@@ -1,0 +1,171 @@
+"""``scalefree status [NAME]`` and ``scalefree list``: where studies stand, from what is on disk and
+in the tracking store. Neither starts Ray nor writes anything.
+
+A study's state:
+
+* **running**: a driver holds its lock (``driver.lock``; the kernel releases it when the driver
+  dies, kill -9 included), named with its PID and host;
+* **finished**: its parent run FINISHED;
+* **failed**: its parent run FAILED (every trial failed, or trials failed for reasons outside
+  their configuration): ``resume`` retries;
+* **interrupted**: anything else (Ctrl-C, kill -9, a lost machine): ``resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from study.directory import INFO_FILE, LOCK_FILE, StudyInfo, read_study
+
+__all__ = ["StudyState", "state_of", "studies", "print_status", "print_list"]
+
+
+@dataclass
+class StudyState:
+    """Where one study stands."""
+
+    name: str
+    directory: Path
+    state: str  # running / interrupted / finished / failed
+    driver: str = ""  # "pid 123 on host" while running
+    preset: str = ""
+    started: float = math.nan  # Unix seconds of the launch
+    planned: int = 0  # search trials the study runs
+    trials: dict[str, int] = field(default_factory=dict)  # MLflow status → count
+    best: dict[str, tuple[float, str]] = field(default_factory=dict)  # objective → (value, trial)
+    objectives: tuple[str, ...] = ()
+    report: str = ""
+    ui: str = ""
+    why: str = ""  # the driver's last words when it did not finish
+
+
+def _driver(directory: Path) -> str:
+    """'pid N on HOST' when a driver holds the study's lock, else ''. A shared lock is tried and
+    released at once: it fails only while a driver holds the exclusive one."""
+    path = directory / LOCK_FILE
+    if not path.is_file():
+        return ""
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "another driver"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return ""
+
+
+def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
+    """The state of one study (see the module docstring); ``trackers`` caches one MLflow client
+    per tracking URI when many studies are read."""
+    from study.config import load_config
+    from study.tracking import CONFIRMS_TAG, TRIAL_TAG, Tracker
+
+    info: StudyInfo = read_study(name_or_dir)
+    cfg = load_config(str(info.dir / "config.yaml"))
+    trackers = {} if trackers is None else trackers
+    tracker = trackers.setdefault(info.tracking_uri, Tracker(info.tracking_uri))
+    out = StudyState(info.name, info.dir, "interrupted", preset=info.preset)
+    out.planned, out.objectives = cfg.search.num_samples, tuple(cfg.search.objectives)
+    out.driver = _driver(info.dir)
+    parent = tracker.client.get_run(info.parent_run_id)
+    out.started = parent.info.start_time / 1000
+    if out.driver:
+        out.state = "running"
+    elif parent.info.status == "FINISHED":
+        out.state = "finished"
+    elif parent.info.status == "FAILED":
+        out.state = "failed"
+    out.why = parent.data.tags.get("scalefree.driver_exit", "")
+    runs = [
+        r
+        for r in tracker.child_runs(info.experiment_id, info.parent_run_id)
+        if not r.data.tags.get(CONFIRMS_TAG)
+    ]
+    for run in runs:
+        out.trials[run.info.status] = out.trials.get(run.info.status, 0) + 1
+    finished = [
+        r for r in runs if r.info.status == "FINISHED" and r.data.metrics.get("collapsed", 0) < 1
+    ]
+    for objective, mode in zip(cfg.search.objectives, cfg.search.modes, strict=True):
+        scored = [
+            (r.data.metrics[objective], r.data.tags.get(TRIAL_TAG, ""))
+            for r in finished
+            if math.isfinite(r.data.metrics.get(objective, math.nan))
+        ]
+        if scored:
+            out.best[objective] = max(scored) if mode == "max" else min(scored)
+    if (info.dir / "report" / "trials.csv").is_file():
+        out.report = str(info.dir / "report")
+    out.ui = (
+        f"scalefree ui {info.name} → #/experiments/{info.experiment_id}/runs/{info.parent_run_id}"
+    )
+    return out
+
+
+def studies(studies_dir: str = "studies") -> list[StudyState]:
+    """Every study under ``studies_dir`` (folders holding a study.json), oldest first; a folder
+    whose study.json cannot be read is shown as such, not skipped."""
+    trackers: dict = {}
+    out = []
+    for path in sorted(Path(studies_dir).glob(f"*/{INFO_FILE}")):
+        try:
+            out.append(state_of(str(path.parent), trackers))
+        except (ValueError, OSError) as err:
+            out.append(StudyState(path.parent.name, path.parent, "unreadable", why=str(err)[:80]))
+    return sorted(out, key=lambda s: (math.isnan(s.started), s.started))
+
+
+def _when(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _counts(state: StudyState) -> str:
+    finished = state.trials.get("FINISHED", 0)
+    parts = [f"{finished} finished"]
+    for status, word in (("RUNNING", "running"), ("FAILED", "failed"), ("KILLED", "stopped")):
+        if state.trials.get(status):
+            parts.append(f"{state.trials[status]} {word}")
+    left = state.planned - sum(state.trials.values())
+    if left > 0:
+        parts.append(f"{left} not started")
+    return f"{state.planned} planned: " + ", ".join(parts)
+
+
+def print_status(state: StudyState) -> None:
+    from study.terminal import say
+
+    head = f"{state.name}: {state.state}"
+    if state.driver:
+        head += f" ({state.driver})"
+    say(head)
+    say(f"  started {_when(state.started)}, preset {state.preset or '?'}, {state.directory}")
+    say(f"  trials: {_counts(state)}")
+    cells = [f"{o} {v:.4g} ({t})" for o, (v, t) in state.best.items()]
+    say("  best so far: " + ("; ".join(cells) or "none (no finished trial that did not collapse)"))
+    if state.state in ("interrupted", "failed"):
+        say(
+            f"  last driver: {state.why or 'killed'}; continue with `scalefree resume {state.name}`"
+        )
+    if state.report:
+        say(f"  report: {state.report}")
+    say(f"  UI: {state.ui}")
+
+
+def print_list(states: list[StudyState]) -> None:
+    from study.terminal import say
+
+    if not states:
+        say("no studies under ./studies (`scalefree launch smoke` makes one)")
+        return
+    say(f"{'study':<24}{'state':<13}{'trials':<18}{'preset':<12}started")
+    for s in states:
+        finished = s.trials.get("FINISHED", 0)
+        trials = f"{finished}/{s.planned} finished" if s.planned else "—"
+        preset = Path(s.preset).name if s.preset else "?"  # a YAML's name, not its folder
+        say(f"{s.name[:23]:<24}{s.state:<13}{trials:<18}{preset[:11]:<12}{_when(s.started)}")
