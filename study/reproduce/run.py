@@ -24,32 +24,40 @@ from trainables.config import TrialConfig, to_flat
 __all__ = ["run_one", "reproduce"]
 
 
-def _progress(name: str, config: TrialConfig) -> Callable[[dict], None]:
+def _progress(name: str, config: TrialConfig, say: Callable[[str], None]) -> Callable[[dict], None]:
+    """One line per epoch of run ``name``, with the run's ETA at its mean epoch time so far."""
     totals = config.phase_epochs()
+    total, start = sum(totals.values()), time.perf_counter()
 
     def show(row: dict) -> None:
-        print(
+        from study.terminal import clock
+
+        done = row["step"] if "step" in row else row["epoch"]
+        left = (time.perf_counter() - start) / done * (total - done)
+        say(
             f"[reproduce] {name}: {row['phase']} epoch {row['epoch']}/{totals[row['phase']]} "
-            f"({row['objective']}) val_accuracy {row['val_accuracy']:.4f}, {row['seconds']:.0f} s",
-            flush=True,
+            f"({row['objective']}) val {row['val_accuracy']:.4f} · {row['seconds']:.0f} s · "
+            f"run ETA {clock(left)}"
         )
 
     return show
 
 
-def run_one(name: str, config: TrialConfig, data: dict, forward=None) -> RunResult:
-    """:func:`trainables.run_trial` (on ``forward`` if given), then :func:`measure`."""
+def run_one(name: str, config: TrialConfig, data: dict, forward=None, lines=None) -> RunResult:
+    """:func:`trainables.run_trial` (on ``forward`` if given), then :func:`measure`. Progress
+    lines go to ``lines`` (a Ray queue the driver prints from) or, in-process, to the terminal."""
+    from study.terminal import say
     from trainables.trial import run_trial
 
+    emit = say if lines is None else lines.put
     data = {k: tuple(np.require(a, requirements="W") for a in v) for k, v in data.items()}
     start = time.perf_counter()
-    trial = run_trial(config, _progress(name, config), data=data, forward=forward)
+    trial = run_trial(config, _progress(name, config, emit), data=data, forward=forward)
     measures = measure(trial, data["train"])
     seconds = time.perf_counter() - start
-    print(
+    emit(
         f"[reproduce] {name}: done in {seconds:.0f} s — validated "
-        f"{trial.metrics['validated_accuracy']:.2%}, α {measures.fit.alpha:.2f}",
-        flush=True,
+        f"{trial.metrics['validated_accuracy']:.2%}, α {measures.fit.alpha:.2f}"
     )
     return RunResult(name, trial, measures, seconds)
 
@@ -71,20 +79,38 @@ def _run_all(configs: dict[str, StudyConfig], data: dict, *, parallel: bool) -> 
     if gpus > ray.cluster_resources().get("GPU", 0):
         print("[reproduce] no GPU in the Ray cluster: trials run on CPU", flush=True)
         gpus = 0
+    from ray.util.queue import Queue
+
+    from study.terminal import clock, say
+
     remote = ray.remote(num_cpus=resources.cpus_per_trial, num_gpus=gpus, max_retries=0)(run_one)
     data_ref = ray.put(data)
-    pending = {remote.remote(name, configs[name].trial, data_ref): name for name in first}
-    print(f"[reproduce] {len(pending)} trials submitted as Ray tasks", flush=True)
-    results = {}
+    lines = Queue()  # the workers' progress lines, printed here (workers' own output is quiet)
+    pending = {
+        remote.remote(name, configs[name].trial, data_ref, None, lines): name for name in first
+    }
+    say(f"[reproduce] {len(pending)} runs submitted as Ray tasks")
+    results, start = {}, time.perf_counter()
     while pending:
-        (done,), _ = ray.wait(list(pending), num_returns=1)
-        name = pending.pop(done)
-        results[name] = ray.get(done)
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        while not lines.empty():
+            say(lines.get())
+        if not ready:
+            continue
+        name = pending.pop(ready[0])
+        results[name] = ray.get(ready[0])
+        say(
+            f"[reproduce] {len(results)}/{len(RUNS)} runs done · "
+            f"{clock(time.perf_counter() - start)} elapsed"
+        )
         if name == MAIN:
             forward = ray.put(results[MAIN].trial.forward)
             for other in SHARED_FORWARD:  # longest last in the queue: hybrid, then physics
-                pending[remote.remote(other, configs[other].trial, data_ref, forward)] = other
-            print(f"[reproduce] {', '.join(SHARED_FORWARD)} submitted on its forward net")
+                ref = remote.remote(other, configs[other].trial, data_ref, forward, lines)
+                pending[ref] = other
+            say(f"[reproduce] {', '.join(SHARED_FORWARD)} submitted on its forward net")
+    while not lines.empty():
+        say(lines.get())
     return {name: results[name] for name in RUNS}
 
 
@@ -117,8 +143,10 @@ def reproduce(
     which runs them in-process one after the other)."""
     from study.cluster import check_address, connect
     from study.data import generate_with_ray, load_splits
+    from study.terminal import every, quiet
     from study.tracking import Tracker, check_uri, git_commit, redact, resolve_uri
 
+    quiet()
     spec = load_scale(scale)
     configs = reproduction_configs(scale)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")  # progress lines of different runs look alike
@@ -142,7 +170,7 @@ def reproduce(
         with connect(address):
             data_spec, data_dir = configs[MAIN].trial.data, configs[MAIN].tracking.data_dir
             workers = configs[MAIN].resources.data_workers or None
-            generate_with_ray(data_spec, data_dir, max_in_flight=workers)
+            generate_with_ray(data_spec, data_dir, max_in_flight=workers, progress=every(15.0))
             data = load_splits(data_spec, data_dir)
             timing["data"] = time.perf_counter() - start
             print(f"[reproduce] data ready in {timing['data']:.0f} s ({data_dir})", flush=True)
