@@ -43,6 +43,8 @@ __all__ = [
     "generate",
     "load",
     "dataset_dir",
+    "write_checked",
+    "read_checked",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -160,6 +162,22 @@ def _atomic_write(path: Path, write: Callable[[object], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_checked(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically with a SHA-256 sidecar (``path.sha256``), as shards are."""
+    _atomic_write(path, lambda fh: fh.write(data))
+    digest = _sha256(path).encode()
+    _atomic_write(path.with_suffix(".sha256"), lambda fh: fh.write(digest))
+
+
+def read_checked(path: Path) -> bytes | None:
+    """The bytes of a file written by :func:`write_checked`, or None when it is missing or does
+    not match its checksum (half-written, edited or damaged)."""
+    sidecar = path.with_suffix(".sha256")
+    if not (path.is_file() and sidecar.is_file()) or sidecar.read_text().strip() != _sha256(path):
+        return None
+    return path.read_bytes()
 
 
 def _shard_path(directory: Path, task: ShardTask) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from physics.dataset import SPLITS, DatasetSpec, ShardTask, Split, generate, load, make_shard
 
-__all__ = ["ray_map_shards", "generate_with_ray", "load_splits"]
+__all__ = ["ray_map_shards", "generate_with_ray", "load_splits", "load_baselines", "baselines_file"]
 
 
 def _shard_task(spec: DatasetSpec, task: ShardTask, use_gpu: bool) -> tuple[ShardTask, dict]:
@@ -67,3 +67,51 @@ def generate_with_ray(
 
 def load_splits(spec: DatasetSpec, root: str | os.PathLike) -> dict[str, Split]:
     return {split: load(spec, root, split) for split in SPLITS}
+
+
+def baselines_file(trial, root: str | os.PathLike) -> Path:
+    """Cache file of the dataset baselines of a trial config: beside the dataset's shards, keyed by
+    the scoring settings they depend on (targets, linear model) and the baseline code's version."""
+    import hashlib
+    import json
+
+    from physics.dataset import dataset_dir
+
+    score = trial.score
+    settings = [BASELINES_VERSION, score.n_generated, score.rdf_bins, score.rdf_rmax, score.ridge]
+    key = hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:16]
+    return dataset_dir(trial.data, root) / f"baselines-{key}.json"
+
+
+BASELINES_VERSION = 1  # bump when trainables.baseline changes what it computes
+
+
+def _baselines_task(trial, splits: dict) -> dict:
+    import torch
+
+    from trainables.baseline import dataset_baselines
+
+    torch.set_num_threads(1)
+    return dataset_baselines(trial, splits, device="cpu")
+
+
+def load_baselines(trial, root: str | os.PathLike, splits: dict) -> dict:
+    """The dataset baselines of ``trial`` (a TrialConfig): read from their cache when it is
+    intact, else computed once in a Ray task (torch and scikit-learn stay out of the driver) and
+    cached with a checksum, like the shards."""
+    import json
+
+    import ray
+
+    from physics.dataset import read_checked, write_checked
+
+    path = baselines_file(trial, root)
+    stored = read_checked(path)
+    if stored is not None:
+        try:
+            return json.loads(stored)
+        except ValueError:
+            pass
+    values = ray.get(ray.remote(num_cpus=1)(_baselines_task).remote(trial, splits))
+    write_checked(path, json.dumps(values, indent=1).encode())
+    return values

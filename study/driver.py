@@ -73,7 +73,7 @@ def _base_flat(cfg: StudyConfig) -> dict:
     return to_flat(cfg.trial) | {"threads": max(1, int(cfg.resources.cpus_per_trial))}
 
 
-def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, finished: dict):
+def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, baselines: dict, finished: dict):
     from ray import tune
 
     from study.tune_trial import tune_trial
@@ -86,6 +86,7 @@ def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, finished: dict):
         study=info.name,
         alpha_target=info.alpha_target,
         seeds=cfg.trial_seeds(),
+        baselines=baselines,
         finished=finished,
     )
     return tune.with_resources(trainable, resources)
@@ -202,6 +203,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
     from ray import tune
 
     from study import leftovers
+    from study.data import load_baselines
 
     def record() -> None:  # Ray's agents start a moment after ray.init: recorded twice
         if record_ray:
@@ -214,7 +216,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
         record()
         data = _data(cfg, info, tracker)
         record()
-        trainable = _trainable(cfg, info, data, _finished(info, tracker))
+        baselines = load_baselines(cfg.trial, cfg.tracking.data_dir, data)  # once per dataset
+        trainable = _trainable(cfg, info, data, baselines, _finished(info, tracker))
         done = experiments(info.dir)
         if done:
             print(f"[study] restoring {done[-1].name}", flush=True)

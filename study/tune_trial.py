@@ -54,12 +54,14 @@ def tune_trial(
     study: str,
     alpha_target: float,
     seeds: tuple[int, ...],
+    baselines: dict,
     finished: dict,
 ) -> None:
     """Function trainable: ``params`` are Optuna's samples (or a confirmation's fixed
     configuration, whose ``seeds`` replace the study's); the rest comes via ``with_parameters``
     (``study``: the study's name; ``seeds``: the trial seeds of every configuration;
-    ``finished``: Tune trial id → final metrics of trials whose run already FINISHED).
+    ``baselines``: the dataset's baselines, computed once per study; ``finished``: Tune trial id →
+    final metrics of trials whose run already FINISHED).
 
     The seeds run one after the other, each a whole :func:`trainables.run_trial` with its own
     checkpoint folder ``seed-<s>/``; a seed that finished keeps its ``final.json`` there, so a
@@ -121,7 +123,9 @@ def tune_trial(
             started = time.time()
             try:
                 trial_cfg = dataclasses.replace(cfg, seed=seed)
-                result = run_trial(trial_cfg, report, data=data, checkpoint_dir=folder)
+                result = run_trial(
+                    trial_cfg, report, data=data, checkpoint_dir=folder, baselines=baselines
+                )
             except Exception as err:  # the configuration's own failure (a NaN loss, …)
                 raise TrialFailed(f"{type(err).__name__}: {err}") from err
             ended = time.time()

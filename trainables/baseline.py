@@ -16,6 +16,11 @@ Design side, on the trial's targets (the first ``score.n_generated`` test struct
 * ``design_baseline_accuracy``: a fresh Eq. 5 draw at that training structure's (ρ, σ), validated
   with the true Hamiltonian like the inverse net's designs;
 * ``validated_skill`` = 1 − MAPE(validated) / MAPE(design baseline).
+
+None of the baselines depends on the trial: :func:`dataset_baselines` computes them once per
+dataset and scoring settings (the Eq. 5 draws of the design baseline are seeded by the dataset, not
+the trial), so a study caches them beside its dataset (``study.data.load_baselines``) and every
+trial and seed reads the same numbers; only the two skills are computed per trial.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ import physics
 from trainables.designs import numpy_accuracy
 
 __all__ = [
+    "DATASET_BASELINES",
+    "dataset_baselines",
+    "with_skills",
     "global_statistics",
     "baseline_accuracy",
     "forward_baselines",
@@ -114,4 +122,56 @@ def design_baselines(
         "retrieval_accuracy": numpy_accuracy(train.mode_areas[nearest], targets),
         "design_baseline_accuracy": design,
         "validated_skill": skill(validated_accuracy, design),
+    }
+
+
+# The baselines that depend only on the dataset and the scoring settings (one number per study).
+DATASET_BASELINES = (
+    "baseline_accuracy",
+    "oracle_accuracy",
+    "structure_baseline_accuracy",
+    "linear_accuracy",
+    "retrieval_accuracy",
+    "design_baseline_accuracy",
+)
+
+
+def design_seed(spec) -> np.random.SeedSequence:
+    """Seed of the design baseline's Eq. 5 draws: the dataset's (a spawn key no shard uses)."""
+    return np.random.SeedSequence(spec.seed, spawn_key=(1_000_003,))
+
+
+def dataset_baselines(config, splits: dict, *, device: str | torch.device | None = None) -> dict:
+    """Every baseline of :data:`DATASET_BASELINES` for a trial config's dataset and scoring
+    settings (``config``: :class:`trainables.config.TrialConfig`; the targets are the first
+    ``score.n_generated`` test structures, as in every trial)."""
+    from trainables.score import linear_accuracy
+
+    data, score = config.data, config.score
+    train, val, test = splits["train"], splits["val"], splits["test"]
+    forward = forward_baselines(train, val, test, d2l_accuracy=float("nan"))
+    design = design_baselines(
+        train,
+        test.mode_areas[: score.n_generated],
+        validated_accuracy=float("nan"),
+        seed=design_seed(data),
+        a=data.a,
+        t0=data.t0,
+        onsite=data.onsite,
+        device=device,
+    )
+    linear = linear_accuracy(
+        train, test, bins=score.rdf_bins, r_max=score.rdf_rmax, ridge=score.ridge
+    )
+    values = {**forward, **design, "linear_accuracy": linear}
+    values["baseline_accuracy"] = baseline_accuracy(train, test)
+    return {key: float(values[key]) for key in DATASET_BASELINES}
+
+
+def with_skills(baselines: dict, *, d2l_accuracy: float, validated_accuracy: float) -> dict:
+    """The dataset's baselines plus this trial's two skills against them."""
+    return {
+        **baselines,
+        "d2l_skill": skill(d2l_accuracy, baselines["oracle_accuracy"]),
+        "validated_skill": skill(validated_accuracy, baselines["design_baseline_accuracy"]),
     }

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from physics import Split
-from trainables.baseline import baseline_accuracy, design_baselines, forward_baselines
+from trainables.baseline import dataset_baselines, with_skills
 from trainables.config import TrialConfig
 from trainables.designs import (
     Designs,
@@ -160,11 +160,13 @@ def score_trial(
     designs: Designs,
     *,
     attack_seed: int,
-    baseline_seed: int,
     bootstrap_seed: int = 0,
     device: str | torch.device | None = None,
+    baselines: dict | None = None,
 ) -> Scores:
-    """All final metrics of a trial but the collapse verdict (:mod:`trainables.diagnostics`)."""
+    """All final metrics of a trial but the collapse verdict (:mod:`trainables.diagnostics`).
+    ``baselines``: the dataset's (:func:`trainables.baseline.dataset_baselines`, cached by a
+    study); computed here when not given."""
     data, score = config.data, config.score
     train, test = splits["train"], splits["test"]
     seeds, generated = designs.seed_displacements, designs.displacements  # (n, 2, L, L) each
@@ -190,27 +192,17 @@ def score_trial(
         n_boot=score.n_boot,
         bootstrap_seed=bootstrap_seed,
     )
+    if baselines is None:
+        baselines = dataset_baselines(config, splits, device=device)
     metrics = {
         "d2l_accuracy": d2l,
-        **forward_baselines(train, splits["val"], test, d2l_accuracy=d2l),
         **validated,
-        **design_baselines(
-            train,
-            designs.targets,
-            validated_accuracy=validated["validated_accuracy"],
-            seed=baseline_seed,
-            a=data.a,
-            t0=data.t0,
-            onsite=data.onsite,
-            device=device,
+        **with_skills(
+            baselines, d2l_accuracy=d2l, validated_accuracy=validated["validated_accuracy"]
         ),
         **power_law_metrics(generated, n_boot=score.n_boot, seed=bootstrap_seed),
         **seed_alpha(seeds),
         **weight_metrics(inverse),
         **attacked,
-        "linear_accuracy": linear_accuracy(
-            train, test, bins=score.rdf_bins, r_max=score.rdf_rmax, ridge=score.ridge
-        ),
-        "baseline_accuracy": baseline_accuracy(train, test),
     }
     return Scores(metrics, true_areas, attacks)

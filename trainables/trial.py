@@ -61,14 +61,14 @@ class TrialSeeds:
     inverse_net: np.random.SeedSequence
     inverse_batches: np.random.SeedSequence
     attacks: int  # single-atom attack directions
-    baselines: int  # fresh Eq. 5 draws of the design baseline
     bootstrap: int  # resamples of the α and robustness-gain intervals
 
     @classmethod
     def spawn(cls, seed: int) -> TrialSeeds:
         # SeedSequence children depend only on their index: adding a purpose keeps the others.
+        # Child 5 seeded the design baseline, now the dataset's (trainables.baseline.design_seed).
         children = np.random.SeedSequence(seed).spawn(7)
-        nets, ints = children[:4], children[4:]
+        nets, ints = children[:4], (children[4], children[6])
         return cls(*nets, *(int(s.generate_state(1)[0]) for s in ints))
 
 
@@ -259,8 +259,12 @@ def run_trial(
     data_root: str | os.PathLike | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     forward: ForwardNet | None = None,
+    baselines: dict | None = None,
 ) -> TrialResult:
     """Train, generate, score; report per epoch; return the :class:`TrialResult`.
+
+    ``baselines``: the dataset's baselines when the caller has them (a study computes them once,
+    :func:`trainables.baseline.dataset_baselines`); else they are computed here.
 
     ``forward``: a trained forward net to use instead of training one (runs that differ only in
     their inverse side share it; its epochs are then neither run nor reported, and inverse steps
@@ -289,8 +293,8 @@ def run_trial(
         splits,
         designs,
         attack_seed=seeds.attacks,
-        baseline_seed=seeds.baselines,
         bootstrap_seed=seeds.bootstrap,
+        baselines=baselines,
         device=device,
     )
     metrics = dict(scores.metrics)
