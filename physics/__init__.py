@@ -26,6 +26,9 @@ _HOME = {
     "rest_positions": "lattice",
     "sample_displacements": "lattice",
     "sample_structures": "lattice",
+    "D4_ORDER": "symmetry",
+    "d4_action": "symmetry",
+    "d4_orbit": "symmetry",
 }
 __all__ = sorted(_HOME)
 
