@@ -51,6 +51,7 @@ class SpaceConfig:
     inverse_mode: tuple[str, ...] = ("surrogate",)  # inverse training mode choices
     bound: tuple[bool, ...] = (False, True)  # inverse output bound choices
     bonds: tuple[bool, ...] = (False, True)  # forward bond-hopping input channels choices
+    symmetry: tuple[str, ...] = ("none",)  # forward D4 symmetry choices (none|augment|average)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,11 @@ def _validate_study(cfg: StudyConfig) -> None:
         fail("space.bound", "must list at least one of true/false", list(sp.bound))
     if not sp.bonds:
         fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
+    from trainables.config import SYMMETRIES
+
+    if not sp.symmetry or any(m not in SYMMETRIES for m in sp.symmetry):
+        rule = f"must be a non-empty subset of {SYMMETRIES}"
+        fail("space.symmetry", rule, list(sp.symmetry))
     for key, least in (
         ("num_samples", 1),
         ("seeds", 1),

@@ -40,6 +40,7 @@ class SearchSpace:
         trial.suggest_categorical("inverse_mode", list(sp.inverse_mode))
         trial.suggest_categorical("bound", list(sp.bound))
         trial.suggest_categorical("bonds", list(sp.bonds))
+        trial.suggest_categorical("symmetry", list(sp.symmetry))
 
 
 # Sampled parameter → the flat trial-config keys it sets (stages and filters_k: see apply_params).
@@ -52,6 +53,7 @@ PARAM_KEYS = {
     "inverse_mode": ("inverse.mode",),
     "bound": ("inverse.bound",),
     "bonds": ("forward.bonds",),
+    "symmetry": ("forward.symmetry",),
 }
 SEARCHED_KEYS = frozenset(
     {"forward.stages", "forward.filters", "inverse_net.stages", "inverse_net.filters"}

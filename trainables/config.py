@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 INVERSE_MODES = ("surrogate", "physics", "hybrid")
+SYMMETRIES = ("none", "augment", "average")
 
 
 def max_stages(size: int) -> int:
@@ -50,6 +51,9 @@ class NetConfig:
     dropout: float = 0.5  # dropout on the FC layer (paper: forward 0.5)
     l2: float = 0.0  # L2 scale, TensorFlow convention: scale·Σw²/2 (paper: inverse 0.05)
     bonds: bool = False  # forward only: add the 4 short-bond hopping changes (not the paper)
+    # forward only, the lattice's D4 symmetry (not the paper): none | augment (train on a random
+    # image of each structure) | average (predict the mean over its 8 images: exactly invariant)
+    symmetry: str = "none"
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,8 @@ def _check_net(prefix: str, net: NetConfig, size: int) -> None:
         fail(f"{prefix}.l2", "must be a finite number >= 0", net.l2)
     if not isinstance(net.bonds, bool):
         fail(f"{prefix}.bonds", "must be true or false", net.bonds)
+    if net.symmetry not in SYMMETRIES:
+        fail(f"{prefix}.symmetry", f"must be one of {SYMMETRIES}", net.symmetry)
 
 
 def _check_train(prefix: str, train: TrainConfig) -> None:
@@ -173,6 +179,9 @@ def validate(cfg: TrialConfig) -> None:
     _check_net("inverse_net", cfg.inverse_net, d.size)
     if cfg.inverse_net.bonds:
         fail("inverse_net.bonds", "must be false (bond channels are a forward-net input)", True)
+    if cfg.inverse_net.symmetry != "none":
+        rule = "must be none (the symmetry is the forward net's: designs need not be invariant)"
+        fail("inverse_net.symmetry", rule, cfg.inverse_net.symmetry)
     _check_train("forward_train", cfg.forward_train)
     _check_train("inverse_train", cfg.inverse_train)
     if cfg.inverse.mode not in INVERSE_MODES:

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from physics.hamiltonian import BONDS, DEFAULT_A, bond_hoppings
+from physics.symmetry import D4_ORDER, d4_orbit
 from trainables.config import NetConfig, max_stages
 
 __all__ = ["GeneratorDropout", "ForwardNet", "InverseNet", "init_parameters", "conv_side"]
@@ -153,8 +154,30 @@ class ForwardNet(nn.Module):
         features = self.body(self.inputs(displacements))  # (B, fc)
         return self.head(features).clamp(max=self.LOG_RATIO_MAX)
 
-    def forward(self, displacements: torch.Tensor) -> torch.Tensor:
+    def _predict(self, displacements: torch.Tensor) -> torch.Tensor:
         return self.scale * torch.exp(self.log_ratio(displacements))  # (B, N)
+
+    def forward(self, displacements: torch.Tensor) -> torch.Tensor:
+        """Predicted sorted mode areas (B, N) of displacement images (B, 2, L, L).
+
+        ``config.symmetry`` (:mod:`physics.symmetry`): ``average`` predicts the mean over the
+        eight D4 images of each structure, exactly invariant like the true mode areas;
+        ``augment`` feeds each structure, in training mode only, as one of its eight images drawn
+        from the net's own generator (saved in its checkpoints, so a resumed fit draws the same).
+        """
+        symmetry = self.config.symmetry
+        if symmetry == "average":
+            orbit = d4_orbit(displacements)  # (8, B, 2, L, L)
+            batch = displacements.shape[0]
+            return self._predict(orbit.flatten(0, 1)).view(D4_ORDER, batch, -1).mean(dim=0)
+        if symmetry == "augment" and self.training:
+            batch = displacements.shape[0]
+            elements = torch.randint(
+                0, D4_ORDER, (batch,), generator=self.generator, device="cpu"
+            ).to(displacements.device)
+            orbit = d4_orbit(displacements)  # (8, B, 2, L, L)
+            displacements = orbit[elements, torch.arange(batch, device=displacements.device)]
+        return self._predict(displacements)
 
 
 class InverseNet(nn.Module):

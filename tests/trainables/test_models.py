@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from tiny_trial import small_net
 
 from physics.accuracy import mape
+from trainables.config import NetConfig
 from trainables.models import ForwardNet, GeneratorDropout, InverseNet, conv_side
 
 
@@ -86,3 +89,44 @@ def test_one_to_four_stages_build_and_train_one_step_on_16x16(stages):
     assert torch.isfinite(loss) and all(torch.isfinite(p).all() for p in net.parameters())
     inverse = InverseNet(small_net(stages), 16)
     assert inverse(torch.rand(4, 1, 16, 16)).shape == (4, 2, 16, 16)
+
+
+def test_averaged_forward_net_gives_one_prediction_for_all_eight_images():
+    # Rule: forward.symmetry=average predicts the mean over the D4 orbit, so every image of a
+    # structure (which has the same true mode areas) gets the same prediction.
+    import physics
+    from physics.symmetry import d4_orbit
+
+    d = torch.from_numpy(physics.sample_displacements(4, seed=1))
+    config = NetConfig(stages=2, filters=(8, 8), fc=32, dropout=0.0, symmetry="average")
+    net = ForwardNet(config, 16, generator=torch.Generator().manual_seed(0)).double()
+    torch.nn.init.normal_(net.head.weight, std=0.05, generator=torch.Generator().manual_seed(1))
+    net.eval()
+    orbit = d4_orbit(d)
+    predictions = torch.stack([net(orbit[g]) for g in range(8)])  # (8, 4, 256)
+    assert predictions.dtype == torch.float64
+    torch.testing.assert_close(
+        predictions, predictions[:1].expand_as(predictions), rtol=1e-12, atol=0
+    )
+    plain = ForwardNet(dataclasses.replace(config, symmetry="none"), 16).double()
+    plain.load_state_dict(net.state_dict())
+    plain.eval()
+    spread = torch.stack([plain(orbit[g]) for g in range(8)])
+    assert (spread - spread[:1]).abs().max() > 1e-6  # a net without it is not invariant
+
+
+def test_augmented_forward_net_sees_random_images_only_in_training():
+    import physics
+    from physics.symmetry import d4_orbit
+
+    d = torch.from_numpy(physics.sample_displacements(6, seed=2)).float()
+    config = NetConfig(stages=1, filters=(4,), fc=16, dropout=0.0, symmetry="augment")
+    net = ForwardNet(config, 16, generator=torch.Generator().manual_seed(0))
+    torch.nn.init.normal_(net.head.weight, std=0.05, generator=torch.Generator().manual_seed(1))
+    net.eval()
+    torch.testing.assert_close(net(d), net._predict(d))  # eval: the structure itself
+    net.train()
+    seen = net(d)
+    orbit = torch.stack([net._predict(image) for image in d4_orbit(d)])  # (8, 6, 256)
+    matches = [(orbit[:, k] - seen[k]).abs().amax(dim=-1).min() < 1e-6 for k in range(6)]
+    assert all(matches)  # every structure was replaced by one of its own images
