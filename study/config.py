@@ -52,6 +52,7 @@ class SpaceConfig:
     bound: tuple[bool, ...] = (False, True)  # inverse output bound choices
     bonds: tuple[bool, ...] = (False, True)  # forward bond-hopping input channels choices
     symmetry: tuple[str, ...] = ("none",)  # forward D4 symmetry choices (none|augment|average)
+    refine_steps: tuple[int, ...] = (0,)  # choices of refinement steps of the designs (0 = none)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,9 @@ def _validate_study(cfg: StudyConfig) -> None:
         values = getattr(sp, key)
         if not values or any(v <= 0 for v in values):
             fail(f"space.{key}", "must be a non-empty list of positive integers", list(values))
+    if not sp.refine_steps or any(v < 0 for v in sp.refine_steps):
+        rule = "must be a non-empty list of integers >= 0"
+        fail("space.refine_steps", rule, list(sp.refine_steps))
     _check_range("space.dropout", sp.dropout)
     if sp.dropout[0] < 0 or sp.dropout[1] >= 1:
         fail("space.dropout", "must lie in [0, 1)", list(sp.dropout))

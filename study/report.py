@@ -81,6 +81,8 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
         row["bonds"] = params.get("forward.bonds", "")
+        row["symmetry"] = params.get("forward.symmetry", "none")
+        row["refine_steps"] = int(params.get("inverse.refine_steps", "0"))
         row["confirms"] = run.data.tags.get(CONFIRMS_TAG, "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
         row.update(run.data.metrics)
@@ -283,6 +285,7 @@ def report(name_or_dir: str) -> Path:
 
 
 CSV_EXTRA = (  # beside COLUMNS: spreads, intervals, seeds, confirmations
+    "net_validated_accuracy",
     "n_seeds",
     "validated_skill_se",
     "alpha_se",
@@ -313,6 +316,7 @@ def _cell(key: str, value: object) -> object:
 
 def _write_csv(path: Path, rows, done, front, overlaps) -> None:
     header = ["trial", "status", "stages", "filters", *NUMERIC_PARAMS, "inverse_mode", "bonds"]
+    header += ["symmetry", "refine_steps"]
     header += [c for c, _ in COLUMNS] + list(CSV_EXTRA)
     header += ["alpha_verdict", "collapsed", "pareto", "overlaps", "collapsed_reason"]
     on_front = {d["trial"] for d, f in zip(done, front, strict=True) if f}

@@ -51,11 +51,14 @@ SHORT_VERDICT = {"too short to tell": "too short", "": "no fit"}
 
 
 def _architecture(row: dict) -> str:
-    """``p2 16/32 fc128 +b`` (pooling stages, filters, FC width, bond inputs)."""
+    """``p2 16/32 fc128 +b avg r10`` (pooling stages, filters, FC width, bond inputs, forward
+    symmetry, refinement steps of the designs)."""
     fc = row.get("fc")
     fc = f" fc{int(fc)}" if isinstance(fc, float) and math.isfinite(fc) else ""
     bonds = " +b" if row.get("bonds") == "True" else ""
-    return f"p{row['stages']} {row.get('filters', '')}{fc}{bonds}"
+    symmetry = {"augment": " aug", "average": " avg"}.get(row.get("symmetry", "none"), "")
+    refine = f" r{row['refine_steps']}" if row.get("refine_steps") else ""
+    return f"p{row['stages']} {row.get('filters', '')}{fc}{bonds}{symmetry}{refine}"
 
 
 def _with_interval(value: float, low: float, high: float, digits: int = 3) -> str:

@@ -41,6 +41,7 @@ class SearchSpace:
         trial.suggest_categorical("bound", list(sp.bound))
         trial.suggest_categorical("bonds", list(sp.bonds))
         trial.suggest_categorical("symmetry", list(sp.symmetry))
+        trial.suggest_categorical("refine_steps", list(sp.refine_steps))
 
 
 # Sampled parameter → the flat trial-config keys it sets (stages and filters_k: see apply_params).
@@ -54,6 +55,7 @@ PARAM_KEYS = {
     "bound": ("inverse.bound",),
     "bonds": ("forward.bonds",),
     "symmetry": ("forward.symmetry",),
+    "refine_steps": ("inverse.refine_steps",),
 }
 SEARCHED_KEYS = frozenset(
     {"forward.stages", "forward.filters", "inverse_net.stages", "inverse_net.filters"}

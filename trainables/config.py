@@ -72,6 +72,10 @@ class InverseConfig:
     physics_epochs: int = 1  # hybrid/physics: epochs through the true Hamiltonian
     physics_broadening: float = 1e-2  # broadening of eigh's 1/(λi − λj), in K = (H − ε)/t0 units
     physics_lr: float = 3e-4  # Adam lr of the physics epochs (fresh moments; decays by lr_decay)
+    # After the net (not the paper): Adam steps on each design's own displacements through the
+    # true Hamiltonian, minimising its MAPE (0 = the net's designs as they are)
+    refine_steps: int = 0
+    refine_lr: float = 3e-3  # Adam lr of those steps, lattice units
 
 
 def inverse_phase_epochs(train: TrainConfig, inverse: InverseConfig) -> tuple[int, int]:
@@ -197,6 +201,10 @@ def validate(cfg: TrialConfig) -> None:
     physics_lr = cfg.inverse.physics_lr
     if not (is_finite(physics_lr) and physics_lr > 0):
         fail("inverse.physics_lr", "must be a finite number > 0", physics_lr)
+    if not is_int(cfg.inverse.refine_steps) or cfg.inverse.refine_steps < 0:
+        fail("inverse.refine_steps", "must be an integer >= 0", cfg.inverse.refine_steps)
+    if not (is_finite(cfg.inverse.refine_lr) and cfg.inverse.refine_lr > 0):
+        fail("inverse.refine_lr", "must be a finite number > 0", cfg.inverse.refine_lr)
     if not isinstance(cfg.inverse.bound, bool):
         fail("inverse.bound", "must be true or false", cfg.inverse.bound)
     s = cfg.score

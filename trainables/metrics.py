@@ -43,4 +43,5 @@ EXTRA_METRICS = (
     "alpha_hi",
     "robustness_gain_lo",  # 95 % interval of the gain: bootstrap over attacked pairs
     "robustness_gain_hi",
+    "net_validated_accuracy",  # with inverse.refine_steps: the net's designs before refinement
 )

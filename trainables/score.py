@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from physics import Split
+from physics import mode_areas as physics_mode_areas
 from trainables.baseline import dataset_baselines, with_skills
 from trainables.config import TrialConfig
 from trainables.designs import (
@@ -192,6 +193,11 @@ def score_trial(
         n_boot=score.n_boot,
         bootstrap_seed=bootstrap_seed,
     )
+    if designs.net_displacements is not None:  # refined: what the net alone had reached
+        net_areas = physics_mode_areas(
+            designs.net_displacements, a=data.a, t0=data.t0, onsite=data.onsite, device=device
+        )
+        validated["net_validated_accuracy"] = numpy_accuracy(net_areas, designs.targets)
     if baselines is None:
         baselines = dataset_baselines(config, splits, device=device)
     metrics = {

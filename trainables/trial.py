@@ -26,7 +26,7 @@ from torch import nn
 import physics
 from physics.dataset import Split
 from trainables.config import TrialConfig
-from trainables.designs import Designs, design, generate_structures
+from trainables.designs import Designs, design, generate_structures, refine
 from trainables.diagnostics import PROBE, collapse_metrics
 from trainables.figures import save_trial_figures
 from trainables.models import ForwardNet, InverseNet
@@ -286,6 +286,14 @@ def run_trial(
     )
 
     designs = design(inverse, splits["test"], config.score.n_generated, device=device)
+    designs = refine(
+        designs,
+        steps=config.inverse.refine_steps,
+        lr=config.inverse.refine_lr,
+        a=config.data.a,
+        broadening=config.inverse.physics_broadening,
+        device=device,
+    )
     scores = score_trial(
         config,
         forward,
