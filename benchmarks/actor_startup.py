@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from timing import print_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "a8da737"  # trials still opened MLflow in their actor
@@ -33,16 +34,6 @@ SHORT = [
     "search.num_samples=2",
     "search.max_concurrent=2",
 ]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def startups(tree: Path, data_dir: Path) -> list[float]:
@@ -89,7 +80,7 @@ def main() -> None:
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
                 capture_output=True,
             )
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores")
+    print_machine()
     print("trial start -> first epoch (s), 2 trials at a time in fresh actors:")
     medians = {}
     for name, values in seen.items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 import torch
+from timing import print_machine
 
 import physics
 from analysis import attack_sensitivity
@@ -31,6 +32,7 @@ def best_of(fn, repeats: int = REPEATS) -> float:
 
 
 def main() -> None:
+    print_machine()
     torch.set_num_threads(1)
     structure = physics.sample_displacements(1, seed=0, size=16)
     others = physics.sample_displacements(256, seed=1, size=16)

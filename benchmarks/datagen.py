@@ -23,7 +23,7 @@ import time
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from timing import best_of, best_of_interleaved, busy_cores
+from timing import best_of, best_of_interleaved, busy_cores, print_machine
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -59,6 +59,7 @@ def _process_worker(args) -> float:
 
 
 def main() -> None:
+    print_machine()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--structures", type=int, default=512)
     parser.add_argument("--workers", type=int, default=2)

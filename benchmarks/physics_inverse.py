@@ -17,10 +17,11 @@ import argparse
 
 import numpy as np
 import torch
-from timing import best_of
+from timing import best_of, print_machine
 
 
 def main() -> None:
+    print_machine()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--structures", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import powerlaw
+from timing import print_machine
 
 from analysis import fit_power_law
 
@@ -36,6 +37,7 @@ def timed(fn):
 
 
 def main() -> None:
+    print_machine()
     rng = np.random.default_rng(0)
     x = synthetic_delta_r(rng, N_VALUES)
     fit, seconds = timed(lambda: fit_power_law(x))

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import print_machine
+
 
 def union_length(intervals: list[tuple[float, float]]) -> float:
     total, end = 0.0, float("-inf")
@@ -32,6 +34,7 @@ def union_length(intervals: list[tuple[float, float]]) -> float:
 
 
 def main() -> None:
+    print_machine()
     import mlflow
 
     preset = sys.argv[1] if len(sys.argv) > 1 else "smoke"

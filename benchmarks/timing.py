@@ -3,7 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
 import time
+from pathlib import Path
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), which every benchmark prints beside its figures:
+    the fastest LAPACK and the ratios depend on it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def print_machine() -> None:
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores", flush=True)
 
 
 def best_of(fn, repeats: int = 3) -> float:

@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.request
 
+from timing import print_machine
+
 TARGET_S = 10.0
 CHECKS = (
     ("/health", "GET"),
@@ -35,6 +37,7 @@ def _answers(url: str, method: str) -> bool:
 
 
 def main() -> None:
+    print_machine()
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 5077
     load = os.getloadavg()[0]
     start = time.perf_counter()

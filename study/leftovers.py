@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["RECORD", "work_prefix", "record_ray", "clean"]
@@ -34,6 +35,15 @@ def _start_time(pid: int) -> str | None:
     except OSError:
         return None
     return stat.rsplit(")", 1)[1].split()[19]  # field 22: start time in clock ticks since boot
+
+
+def _running(pid: int, started: str) -> bool:
+    """The process still runs (a zombie has stopped; its parent may never reap it)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[19] == started and fields[0] != "Z"
 
 
 def _children(pid: int) -> list[int]:
@@ -76,13 +86,21 @@ def clean(directory: Path, study: str) -> list[str]:
             record = json.loads(path.read_text())
         except ValueError:
             record = {}
+        killed = []
         for pid, started in record.get("processes", []):
             if _start_time(pid) == started:  # the same process, not a reused PID
                 try:
                     os.kill(pid, signal.SIGKILL)
                     removed.append(f"process {pid}")
+                    killed.append((pid, started))
                 except OSError:
                     pass
+        # SIGKILL is delivered asynchronously: a dying Ray process can still write its log into
+        # the session folder after it was removed (seen once in the interrupt tests), so wait
+        # for them to be gone first.
+        deadline = time.monotonic() + 10
+        while any(_running(p, s) for p, s in killed) and time.monotonic() < deadline:
+            time.sleep(0.05)
         session = record.get("session_dir")
         if session and Path(session).is_dir():
             shutil.rmtree(session, ignore_errors=True)

@@ -132,7 +132,8 @@ def test_confirm_resumes_after_kill_9_with_nothing_duplicated(tmp_path):
         r.info.status == "FINISHED" and r.data.metrics["n_seeds"] == 3 for r in confirmations
     )
     for run in confirmations:
-        for s in (2, 3, 4):
+        assert json.loads(run.data.params["search.seeds"]) == [1, 2, 3]  # after the search's 0
+        for s in (1, 2, 3):
             history = client.get_metric_history(run.info.run_id, f"seed{s}/forward_val_accuracy")
             assert sorted(m.step for m in history) == [1, 2], (s, [m.step for m in history])
     originals = [r for r in runs if not r.data.tags.get("scalefree.confirms")]
