@@ -73,7 +73,7 @@ def _base_flat(cfg: StudyConfig) -> dict:
     return to_flat(cfg.trial) | {"threads": max(1, int(cfg.resources.cpus_per_trial))}
 
 
-def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, baselines: dict, finished: dict):
+def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, baselines, finished: dict):
     from ray import tune
 
     from study.tune_trial import tune_trial
@@ -203,7 +203,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
     from ray import tune
 
     from study import leftovers
-    from study.data import load_baselines
+    from study.data import save_baselines, start_baselines
 
     def record() -> None:  # Ray's agents start a moment after ray.init: recorded twice
         if record_ray:
@@ -216,7 +216,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
         record()
         data = _data(cfg, info, tracker)
         record()
-        baselines = load_baselines(cfg.trial, cfg.tracking.data_dir, data)  # once per dataset
+        # Once per dataset, cached beside it; computed beside the first trials when not cached.
+        baselines = start_baselines(cfg.trial, cfg.tracking.data_dir, data)
         trainable = _trainable(cfg, info, data, baselines, _finished(info, tracker))
         done = experiments(info.dir)
         if done:
@@ -236,6 +237,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             _fit(_new_experiment(cfg, info, tracker, trainable, name, missing))
             _check_not_interrupted(info.dir / name)
         _confirm(cfg, info, tracker, trainable)
+        save_baselines(cfg.trial, cfg.tracking.data_dir, baselines)
         _finish(info, tracker)
     except BaseException as err:
         interrupted = isinstance(err, KeyboardInterrupt)

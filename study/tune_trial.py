@@ -54,13 +54,14 @@ def tune_trial(
     study: str,
     alpha_target: float,
     seeds: tuple[int, ...],
-    baselines: dict,
+    baselines,
     finished: dict,
 ) -> None:
     """Function trainable: ``params`` are Optuna's samples (or a confirmation's fixed
     configuration, whose ``seeds`` replace the study's); the rest comes via ``with_parameters``
     (``study``: the study's name; ``seeds``: the trial seeds of every configuration;
-    ``baselines``: the dataset's baselines, computed once per study; ``finished``: Tune trial id →
+    ``baselines``: the dataset's baselines, computed once per study (a dict, or the ObjectRef of
+    the task computing them, read when the trial scores); ``finished``: Tune trial id →
     final metrics of trials whose run already FINISHED).
 
     The seeds run one after the other, each a whole :func:`trainables.run_trial` with its own
@@ -123,8 +124,9 @@ def tune_trial(
             started = time.time()
             try:
                 trial_cfg = dataclasses.replace(cfg, seed=seed)
+                known = baselines if isinstance(baselines, dict) else lambda: ray.get(baselines)
                 result = run_trial(
-                    trial_cfg, report, data=data, checkpoint_dir=folder, baselines=baselines
+                    trial_cfg, report, data=data, checkpoint_dir=folder, baselines=known
                 )
             except Exception as err:  # the configuration's own failure (a NaN loss, …)
                 raise TrialFailed(f"{type(err).__name__}: {err}") from err

@@ -16,6 +16,7 @@ A power-law fit that cannot be made (too few tail points, …) gives NaN for its
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,7 +164,7 @@ def score_trial(
     attack_seed: int,
     bootstrap_seed: int = 0,
     device: str | torch.device | None = None,
-    baselines: dict | None = None,
+    baselines: dict | Callable[[], dict] | None = None,
 ) -> Scores:
     """All final metrics of a trial but the collapse verdict (:mod:`trainables.diagnostics`).
     ``baselines``: the dataset's (:func:`trainables.baseline.dataset_baselines`, cached by a
@@ -200,6 +201,8 @@ def score_trial(
         validated["net_validated_accuracy"] = numpy_accuracy(net_areas, designs.targets)
     if baselines is None:
         baselines = dataset_baselines(config, splits, device=device)
+    elif callable(baselines):  # computed elsewhere, read when needed
+        baselines = baselines()
     metrics = {
         "d2l_accuracy": d2l,
         **validated,

@@ -259,12 +259,13 @@ def run_trial(
     data_root: str | os.PathLike | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     forward: ForwardNet | None = None,
-    baselines: dict | None = None,
+    baselines: dict | Callable[[], dict] | None = None,
 ) -> TrialResult:
     """Train, generate, score; report per epoch; return the :class:`TrialResult`.
 
     ``baselines``: the dataset's baselines when the caller has them (a study computes them once,
-    :func:`trainables.baseline.dataset_baselines`); else they are computed here.
+    :func:`trainables.baseline.dataset_baselines`), or a function returning them when asked (at
+    scoring); else they are computed here.
 
     ``forward``: a trained forward net to use instead of training one (runs that differ only in
     their inverse side share it; its epochs are then neither run nor reported, and inverse steps
