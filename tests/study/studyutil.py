@@ -59,3 +59,47 @@ def trial_runs(cwd: Path, name: str):
         filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
     )
     return client, info, runs
+
+
+def start(args: list[str], cwd: Path, *, stderr=subprocess.DEVNULL, **extra: str):
+    """The CLI in the background, in its own session (a process group a test can kill)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "study.cli", *args],
+        cwd=cwd,
+        env=env(**extra),
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        start_new_session=True,
+    )
+
+
+def run_states(db: Path, study: str) -> list[str]:
+    """Statuses of the study's trial runs in a SQLite tracking store (the parent run left out)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as con:
+            query = "select status from runs where name != ?"
+            return [s for (s,) in con.execute(query, (study,))]
+    except sqlite3.Error:
+        return []
+
+
+def kill_9_while_training(driver, db: Path, study: str, *, timeout: float = 300) -> None:
+    """kill -9 the driver's process group once one trial finished and another is training."""
+    import os
+    import signal
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        states = run_states(db, study)
+        if states.count("FINISHED") >= 1 and states.count("RUNNING") >= 1:
+            break
+        assert driver.poll() is None, "the study ended before it could be interrupted"
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"no finished trial within {timeout} s")
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    time.sleep(2)

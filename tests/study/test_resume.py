@@ -1,52 +1,18 @@
 """Crash and resume: kill -9 of the driver mid-study, then `scalefree resume`."""
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
-
 import optuna
 import pytest
-from studyutil import CONTRACT_METRICS, cli, env, trial_runs, write_tiny
+from studyutil import CONTRACT_METRICS, cli, kill_9_while_training, start, trial_runs, write_tiny
 
 pytestmark = pytest.mark.slow
 
 LONGER = "forward_train: {epochs: 6}\ninverse_train: {epochs: 6}\nsearch: {num_samples: 4, max_concurrent: 2}\n"
 
 
-def _run_states(db):
-    try:
-        with sqlite3.connect(db) as con:
-            return [s for (s,) in con.execute("select status from runs where name != 'crash'")]
-    except sqlite3.Error:
-        return []
-
-
 def test_kill_9_then_resume_finishes_every_trial_once(tmp_path):
     config = write_tiny(tmp_path, LONGER)
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "study.cli", "launch", str(config), "--name", "crash"],
-        cwd=tmp_path,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    # Kill once one trial has finished and another is under way.
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        states = _run_states(tmp_path / "mlflow.db")
-        if states.count("FINISHED") >= 1 and states.count("RUNNING") >= 1:
-            break
-        assert driver.poll() is None, "the study ended before it could be interrupted"
-        time.sleep(0.5)
-    else:
-        pytest.fail("no finished trial within 300 s")
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    time.sleep(2)
+    driver = start(["launch", str(config), "--name", "crash"], tmp_path)
+    kill_9_while_training(driver, tmp_path / "mlflow.db", "crash")
     client, info, runs = trial_runs(tmp_path, "crash")
     before = {r.info.run_id: r for r in runs if r.info.status == "FINISHED"}
     assert 1 <= len(before) < 4

@@ -4,15 +4,13 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 
 import mlflow
 import numpy as np
 import optuna
 import pytest
-from studyutil import CONTRACT_METRICS, cli, env, trial_runs, write_tiny
+from studyutil import CONTRACT_METRICS, cli, start, trial_runs, write_tiny
 
 import physics
 
@@ -105,14 +103,7 @@ def test_confirm_resumes_after_kill_9_with_nothing_duplicated(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     _, _, runs = trial_runs(tmp_path, "conf")
     ids = ",".join(r.data.tags["scalefree.trial_id"] for r in runs)
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "study.cli", "confirm", "conf", "--seeds", "3", "--trials", ids],
-        cwd=tmp_path,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    driver = start(["confirm", "conf", "--seeds", "3", "--trials", ids], tmp_path)
     deadline = time.time() + 300  # kill once the round's runs exist and train
     while time.time() < deadline and _run_states(tmp_path / "mlflow.db", "").count("RUNNING") < 2:
         assert driver.poll() is None, "the confirmation ended before it could be interrupted"

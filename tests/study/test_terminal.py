@@ -2,12 +2,10 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from studyutil import cli, env, write_tiny
+from studyutil import cli, start, write_tiny
 
 from study.directory import driver_lock
 
@@ -79,14 +77,7 @@ ALL_DIVERGE = (
 @pytest.mark.slow
 def test_status_after_kill_9_and_after_every_trial_failed(tmp_path):
     config = write_tiny(tmp_path, "forward_train: {epochs: 6}\n")
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "study.cli", "launch", str(config), "--name", "killed"],
-        cwd=tmp_path,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    driver = start(["launch", str(config), "--name", "killed"], tmp_path)
     deadline = time.time() + 300
     while time.time() < deadline:
         proc = cli(["status", "killed"], tmp_path, timeout=120)

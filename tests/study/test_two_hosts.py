@@ -15,7 +15,6 @@ import random
 import secrets
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,15 @@ from pathlib import Path
 
 import optuna
 import pytest
-from studyutil import CONTRACT_METRICS, cli, env, trial_runs, write_tiny
+from studyutil import (
+    CONTRACT_METRICS,
+    cli,
+    env,
+    kill_9_while_training,
+    start,
+    trial_runs,
+    write_tiny,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -183,40 +190,13 @@ def private_hosts(tmp_path):
     yield from _hosts(tmp_path, share=False)
 
 
-def _run_states(db: Path, study: str) -> list[str]:
-    try:
-        with sqlite3.connect(db) as con:
-            return [s for (s,) in con.execute("select status from runs where name != ?", (study,))]
-    except sqlite3.Error:
-        return []
-
-
 def test_study_on_two_hosts_finishes_every_trial_and_resumes_after_kill_9(shared_hosts):
     hosts, cwd = shared_hosts, shared_hosts.cwd
     config = write_tiny(cwd, SPREAD)
     auth = {k: hosts.environ[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "study.cli", "launch", str(config), "--name", "two"]
-        + ["--address", hosts.address],
-        cwd=cwd,
-        env=env(**auth),
-        stdout=subprocess.DEVNULL,
-        stderr=(cwd / "launch.stderr").open("w"),
-        start_new_session=True,
-    )
-    # Kill the driver once one trial has finished and another is training.
-    deadline = time.time() + 400
-    while time.time() < deadline:
-        states = _run_states(cwd / "mlflow.db", "two")
-        if states.count("FINISHED") >= 1 and states.count("RUNNING") >= 1:
-            break
-        assert driver.poll() is None, (cwd / "launch.stderr").read_text()[-3000:]
-        time.sleep(0.5)
-    else:
-        pytest.fail("no finished trial within 400 s")
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    time.sleep(2)
+    args = ["launch", str(config), "--name", "two", "--address", hosts.address]
+    driver = start(args, cwd, **auth)
+    kill_9_while_training(driver, cwd / "mlflow.db", "two", timeout=400)
     client, info, runs = trial_runs(cwd, "two")
     before = {r.info.run_id: r for r in runs if r.info.status == "FINISHED"}
     assert 1 <= len(before) < 4
