@@ -45,7 +45,7 @@ from study.tracking import (
 from study.tune_trial import ARTIFACTS, NODE_KEY, PHASES, configuration
 from trainables.seeds import seed_prefix
 
-__all__ = ["TrialRecorder", "failure", "error_file"]
+__all__ = ["TrialRecorder", "failure", "trial_error", "error_file"]
 
 # Result keys that are bookkeeping, not metrics: Tune's own, the step/epoch counters, the routing
 # flags, the compute interval (a tag) and the node (a tag).
@@ -65,6 +65,7 @@ class _Run:
     """What the recorder knows of one trial's run while the trial is live."""
 
     run_id: str
+    name: str  # the run's name (what Optuna links to)
     logged: dict[str, int]  # seed prefix → highest per-epoch step in the run (read when first met)
     finished: bool  # FINISHED in MLflow: nothing more is written
     has_final: bool  # its final metrics are in
@@ -106,7 +107,7 @@ def _traceback(error: BaseException | None) -> str:
     )
 
 
-def _error(trial) -> BaseException | str | None:
+def trial_error(trial) -> BaseException | str | None:
     """The exception that ended ``trial`` as Tune stored it, else its error file's text."""
     try:
         error = trial.get_pickled_error()
@@ -163,17 +164,19 @@ class TrialRecorder(Callback):
         confirms = configuration(trial.config).get("confirms")
         if confirms:  # a confirmation round's run (study.confirm)
             tags[CONFIRMS_TAG] = confirms
+        name = self._name(trial, cfg)
         run_id, finished = self.tracker.trial_run(
             self.info.experiment_id,
             self.info.parent_run_id,
             self.info.name,
             trial.trial_id,
             tags,
-            run_name=self._name(trial, cfg),
+            run_name=name,
         )
         metrics = {} if finished else self.tracker.metrics(run_id)
         self._runs[trial.trial_id] = _Run(
             run_id,
+            name,
             logged={},
             finished=finished,
             has_final=finished or "validated_accuracy" in metrics,
@@ -186,7 +189,7 @@ class TrialRecorder(Callback):
         run = self._run(trial)
         # The Optuna trial links to its run (the searcher reads the trial's last result).
         result["mlflow_run_id"] = run.run_id
-        result["mlflow_run_name"] = self._name(trial, self._config(trial))
+        result["mlflow_run_name"] = run.name
         if run.finished:  # a replayed trial: its run is complete
             return
         self._place(run, result)
@@ -245,7 +248,7 @@ class TrialRecorder(Callback):
         run = self._runs.pop(trial.trial_id, None)
         if run is None or run.finished:
             return
-        error = _error(trial)
+        error = trial_error(trial)
         kind, reason = failure(error)
         if run.host and kind == "infrastructure":
             reason = f"on {run.host}: {reason}"

@@ -226,9 +226,9 @@ class StudyProgress(ProgressReporter):
     def _ended(self, trial, known: _Trial, result: dict) -> None:
         took = clock(known.ended - known.started) if math.isfinite(known.started) else "?"
         if known.status == "ERROR":
-            from study.recorder import _error, error_file, failure
+            from study.recorder import error_file, failure, trial_error
 
-            _, reason = failure(_error(trial))
+            _, reason = failure(trial_error(trial))
             path = _shown(error_file(self.directory, known.id))
             self._emit(f"{known.id} failed after {took} · {path} · {reason}")
             return
