@@ -107,3 +107,18 @@ def test_overlap_and_exp10():
     a, b = Interval(1.0, 2.0, 5), Interval(1.5, 3.0, 5)
     assert a.overlaps(b) and not a.overlaps(Interval(2.5, 3.0, 5))
     assert Interval(0.0, 1.0, 3).exp10() == Interval(1.0, 10.0, 3)
+
+
+def test_the_reference_preset_attacks_enough_pairs_to_see_the_papers_robustness():
+    # Rule: with score.n_attacked of the reference preset, a gain of the paper's size (each pair
+    # 10²–10⁴ more robust: log10 ratios around 2, spread 0.7) gives an interval above 1 nearly
+    # always; so a reference trial whose interval holds 1 has no such effect.
+    from study.config import load_config
+
+    pairs = load_config("reference").trial.score.n_attacked
+    rng = np.random.default_rng(6)
+    above = [
+        gain_interval(10.0 ** rng.normal(2.0, 0.7, size=pairs), n_boot=400, seed=k).low > 1
+        for k in range(100)
+    ]
+    assert pairs >= 8 and np.mean(above) >= 0.98
