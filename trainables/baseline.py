@@ -39,6 +39,7 @@ __all__ = [
     "dataset_baselines",
     "with_skills",
     "global_statistics",
+    "linear_accuracy",
     "baseline_accuracy",
     "forward_baselines",
     "design_baselines",
@@ -136,6 +137,20 @@ DATASET_BASELINES = (
 )
 
 
+def linear_accuracy(
+    train: physics.Split, test: physics.Split, *, bins: int, r_max: float, ridge: float
+) -> float:
+    """1 − MAPE of the linear structure–property model on pair-distance histograms (Wang et al.)."""
+    import analysis
+
+    x_train, x_test = (
+        analysis.pair_distance_features(d, bins=bins, r_max=r_max) for d in (train[0], test[0])
+    )
+    model = analysis.LinearSPR(alpha=ridge)
+    model.fit(x_train, train[1])
+    return float(analysis.accuracy(model.predict(x_test), test[1]))
+
+
 def design_seed(spec) -> np.random.SeedSequence:
     """Seed of the design baseline's Eq. 5 draws: the dataset's (a spawn key no shard uses)."""
     return np.random.SeedSequence(spec.seed, spawn_key=(1_000_003,))
@@ -145,8 +160,6 @@ def dataset_baselines(config, splits: dict, *, device: str | torch.device | None
     """Every baseline of :data:`DATASET_BASELINES` for a trial config's dataset and scoring
     settings (``config``: :class:`trainables.config.TrialConfig`; the targets are the first
     ``score.n_generated`` test structures, as in every trial)."""
-    from trainables.score import linear_accuracy
-
     data, score = config.data, config.score
     train, val, test = splits["train"], splits["val"], splits["test"]
     forward = forward_baselines(train, val, test, d2l_accuracy=float("nan"))

@@ -4,10 +4,10 @@
 generated structures (true Hamiltonian / frozen forward net); ``alpha``, ``xmin``, ``ks_distance``,
 ``n_tail`` power-law fit of the generated Δr (``alpha_seed`` of the seed structures beside it);
 ``weight_alpha`` of the inverse head's W_j; ``robustness_gain`` and ``hub_gini``/``hub_gini_seed``
-from single-atom attacks on the first ``score.n_attacked`` pairs; ``linear_accuracy`` (ridge on
-pair-distance histograms) and ``baseline_accuracy`` (k-NN on global statistics) on the test split;
-the disorder-only and structure baselines, the trivial designers and the two skills of
-:mod:`trainables.baseline`.
+from single-atom attacks on the first ``score.n_attacked`` pairs, with bootstrap intervals of α
+and of the gain; the dataset's baselines (:mod:`trainables.baseline`: statistics, oracle,
+structure and linear k-NN, the trivial designers), given by the caller or computed here, and the
+trial's two skills against them.
 
 A power-law fit that cannot be made (too few tail points, …) gives NaN for its metrics and a
 ``*_reason`` string instead of failing the trial. :mod:`analysis` is imported here, lazily.
@@ -43,7 +43,6 @@ __all__ = [
     "seed_alpha",
     "weight_metrics",
     "attack_metrics",
-    "linear_accuracy",
     "score_trial",
     "Scores",
 ]
@@ -131,18 +130,6 @@ def attack_metrics(
         interval = analysis.gain_interval(result.per_pair, seed=bootstrap_seed)
         metrics |= {"robustness_gain_lo": interval.low, "robustness_gain_hi": interval.high}
     return metrics, result
-
-
-def linear_accuracy(train: Split, test: Split, *, bins: int, r_max: float, ridge: float) -> float:
-    """1 − MAPE of the linear structure–property model on pair-distance histograms (Wang et al.)."""
-    import analysis
-
-    x_train, x_test = (
-        analysis.pair_distance_features(d, bins=bins, r_max=r_max) for d in (train[0], test[0])
-    )
-    model = analysis.LinearSPR(alpha=ridge)
-    model.fit(x_train, train[1])
-    return float(analysis.accuracy(model.predict(x_test), test[1]))
 
 
 @dataclass(frozen=True)
