@@ -5,7 +5,9 @@ directory and compares, in that one run:
 
 * wall: from starting the command to its exit (Python start-up, Ray, Tune, Optuna, MLflow, report);
 * busy: the union of the intervals in which something computed — dataset generation (parent-run
-  metric ``data_seconds``) and every trial's ``run_trial`` (tag ``scalefree.compute_interval``).
+  metric ``data_seconds``), the dataset baselines' task (parent tag
+  ``scalefree.baselines_interval``, when the study computed them) and every trial's ``run_trial``
+  with the files and figures it writes (tag ``scalefree.compute_interval``).
 
 overhead = 1 − busy / wall (target ≤ 15 %). Usage: python benchmarks/study_overhead.py [PRESET]
 """
@@ -62,12 +64,15 @@ def main() -> None:
         trials = [
             tuple(float(t) for t in r.data.tags["scalefree.compute_interval"].split()) for r in runs
         ]
-    busy_trials = union_length(trials)
+        baselines = parent.data.tags.get("scalefree.baselines_interval")
+    computed = [tuple(float(t) for t in baselines.split())] if baselines else []
+    busy_trials = union_length(trials + computed)
     serial = sum(hi - lo for lo, hi in trials)
     busy = data_seconds + busy_trials
     print(f"preset {preset}: {len(trials)} trials, wall {wall:.1f} s")
     print(
-        f"  dataset generation {data_seconds:.1f} s; trial compute {serial:.1f} s summed, {busy_trials:.1f} s covered"
+        f"  dataset generation {data_seconds:.1f} s; trial compute {serial:.1f} s summed, "
+        f"{busy_trials:.1f} s covered with the baselines' task"
     )
     first, last = min(lo for lo, _ in trials), max(hi for _, hi in trials)
     print(f"  before the first trial computes: {first - start:.1f} s (dataset included)")

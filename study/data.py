@@ -95,12 +95,16 @@ BASELINES_VERSION = 1  # bump when trainables.baseline changes what it computes
 
 
 def _baselines_task(trial, splits: dict) -> dict:
+    import time
+
     import torch
 
     from trainables.baseline import dataset_baselines
 
     torch.set_num_threads(1)
-    return dataset_baselines(trial, splits, device="cpu")
+    started = time.time()
+    values = dataset_baselines(trial, splits, device="cpu")
+    return values | {"compute_start": started, "compute_end": time.time()}
 
 
 def start_baselines(trial, root: str | os.PathLike, splits: dict):
@@ -125,7 +129,7 @@ def start_baselines(trial, root: str | os.PathLike, splits: dict):
 
 def save_baselines(trial, root: str | os.PathLike, started) -> dict:
     """The baselines :func:`start_baselines` returned, cached with a checksum (like the shards)
-    when they were computed; returns them."""
+    when they were computed; returns them (with ``compute_start``/``_end`` when computed now)."""
     import json
 
     import ray
@@ -134,11 +138,24 @@ def save_baselines(trial, root: str | os.PathLike, started) -> dict:
 
     if isinstance(started, dict):
         return started
+    from trainables.baseline import DATASET_BASELINES
+
     values = ray.get(started)
-    write_checked(baselines_file(trial, root), json.dumps(values, indent=1).encode())
+    cached = {key: values[key] for key in DATASET_BASELINES}
+    write_checked(baselines_file(trial, root), json.dumps(cached, indent=1).encode())
     return values
+
+
+def baselines_interval(values: dict) -> tuple[float, float] | None:
+    """When the baselines were computed (Unix seconds), if this study computed them."""
+    if "compute_start" not in values:
+        return None
+    return values["compute_start"], values["compute_end"]
 
 
 def load_baselines(trial, root: str | os.PathLike, splits: dict) -> dict:
     """The dataset baselines of ``trial``, from their cache or computed and cached now."""
-    return save_baselines(trial, root, start_baselines(trial, root, splits))
+    from trainables.baseline import DATASET_BASELINES
+
+    values = save_baselines(trial, root, start_baselines(trial, root, splits))
+    return {key: values[key] for key in DATASET_BASELINES}

@@ -203,7 +203,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
     from ray import tune
 
     from study import leftovers
-    from study.data import save_baselines, start_baselines
+    from study.data import baselines_interval, save_baselines, start_baselines
+    from study.tracking import BASELINES_TAG
 
     def record() -> None:  # Ray's agents start a moment after ray.init: recorded twice
         if record_ray:
@@ -237,7 +238,10 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             _fit(_new_experiment(cfg, info, tracker, trainable, name, missing))
             _check_not_interrupted(info.dir / name)
         _confirm(cfg, info, tracker, trainable)
-        save_baselines(cfg.trial, cfg.tracking.data_dir, baselines)
+        computed = baselines_interval(save_baselines(cfg.trial, cfg.tracking.data_dir, baselines))
+        if computed:  # computation like the dataset's (benchmarks/study_overhead.py)
+            start, end = computed
+            tracker.set_tags(info.parent_run_id, {BASELINES_TAG: f"{start:.3f} {end:.3f}"})
         _finish(info, tracker)
     except BaseException as err:
         interrupted = isinstance(err, KeyboardInterrupt)

@@ -38,6 +38,7 @@ TRIAL_TAG = "scalefree.trial_id"
 STUDY_TAG = "scalefree.study"
 COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
 COMPUTE_TAG = "scalefree.compute_interval"  # "start end" Unix seconds of a trial's run_trial
+BASELINES_TAG = "scalefree.baselines_interval"  # "start end" of the dataset baselines' task
 VERDICT_TAG = "scalefree.alpha_verdict"  # heavy / not heavy / too short to tell (PowerLawFit)
 FAILURE_KIND_TAG = "scalefree.failure_kind"  # trial (its own computation) / infrastructure
 CONFIRMS_TAG = "scalefree.confirms"  # on a confirmation run: the Tune id of the trial it confirms

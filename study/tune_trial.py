@@ -130,14 +130,15 @@ def tune_trial(
                 )
             except Exception as err:  # the configuration's own failure (a NaN loss, …)
                 raise TrialFailed(f"{type(err).__name__}: {err}") from err
+            result.save(checkpoint_dir / ARTIFACTS / seed_prefix(seed, len(seeds)))
             ended = time.time()
             final = dict(result.metrics)
             if "alpha" in final:
                 final["alpha_error"] = abs(final["alpha"] - alpha_target)
-            # The compute interval becomes a tag (benchmarks/study_overhead.py).
+            # The compute interval (run_trial and the files and figures it leaves) becomes a tag
+            # (benchmarks/study_overhead.py), its length a metric.
             final |= {"compute_seconds": ended - started, "compute_start": started}
             final["compute_end"] = ended
-            result.save(checkpoint_dir / ARTIFACTS / seed_prefix(seed, len(seeds)))
             # The seed is done: its training state gives way to its final metrics, which go
             # into the same checkpoints as its files, so a restored trial skips it.
             for state in folder.glob("*.ckpt"):

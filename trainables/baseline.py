@@ -184,7 +184,7 @@ def dataset_baselines(config, splits: dict, *, device: str | torch.device | None
 def with_skills(baselines: dict, *, d2l_accuracy: float, validated_accuracy: float) -> dict:
     """The dataset's baselines plus this trial's two skills against them."""
     return {
-        **baselines,
+        **{key: float(baselines[key]) for key in DATASET_BASELINES},
         "d2l_skill": skill(d2l_accuracy, baselines["oracle_accuracy"]),
         "validated_skill": skill(validated_accuracy, baselines["design_baseline_accuracy"]),
     }
