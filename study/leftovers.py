@@ -76,9 +76,52 @@ def record_ray(directory: Path, session_dir: str | None) -> None:
     os.replace(tmp, directory / RECORD)
 
 
+def _session_processes(session: str) -> list[tuple[int, str]]:
+    """Every live process whose command line names the Ray session folder (Ray passes it to the
+    workers and agents it starts, also those started after the driver recorded its own)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if session.encode() in (entry / "cmdline").read_bytes():
+                pid = int(entry.name)
+                if pid != os.getpid() and (started := _start_time(pid)):
+                    found.append((pid, started))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _stop(processes: list[tuple[int, str]]) -> list[int]:
+    """SIGKILL each (pid, start time) that is still that process; wait until they are gone:
+    SIGKILL is delivered asynchronously, and a dying Ray process can still write into the session
+    folder after it was removed (seen in the interrupt tests)."""
+    killed = []
+    for pid, started in processes:
+        if _start_time(pid) == started:  # the same process, not a reused PID
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append((pid, started))
+            except OSError:
+                pass
+    deadline = time.monotonic() + 10
+    while any(_running(p, s) for p, s in killed) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [pid for pid, _ in killed]
+
+
+def _remove(folder: str) -> None:
+    """rmtree, again while something still re-creates entries (up to a few seconds)."""
+    deadline = time.monotonic() + 5
+    while Path(folder).exists() and time.monotonic() < deadline:
+        shutil.rmtree(folder, ignore_errors=True)
+        if Path(folder).exists():
+            time.sleep(0.2)
+
+
 def clean(directory: Path, study: str) -> list[str]:
-    """Stop the recorded processes of a dead driver, remove its Ray session folder and the study's
-    trial work folders; returns what was removed (for one log line)."""
+    """Stop the recorded processes of a dead driver and every other process of its Ray session,
+    remove the session folder and the study's trial work folders; returns what was removed (for
+    one log line)."""
     removed = []
     path = directory / RECORD
     if path.is_file():
@@ -86,24 +129,13 @@ def clean(directory: Path, study: str) -> list[str]:
             record = json.loads(path.read_text())
         except ValueError:
             record = {}
-        killed = []
-        for pid, started in record.get("processes", []):
-            if _start_time(pid) == started:  # the same process, not a reused PID
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    removed.append(f"process {pid}")
-                    killed.append((pid, started))
-                except OSError:
-                    pass
-        # SIGKILL is delivered asynchronously: a dying Ray process can still write its log into
-        # the session folder after it was removed (seen once in the interrupt tests), so wait
-        # for them to be gone first.
-        deadline = time.monotonic() + 10
-        while any(_running(p, s) for p, s in killed) and time.monotonic() < deadline:
-            time.sleep(0.05)
         session = record.get("session_dir")
+        processes = [tuple(p) for p in record.get("processes", [])]
+        if session:
+            processes += _session_processes(session)
+        removed += [f"process {pid}" for pid in _stop(list(dict.fromkeys(processes)))]
         if session and Path(session).is_dir():
-            shutil.rmtree(session, ignore_errors=True)
+            _remove(session)
             removed.append(session)
         path.unlink(missing_ok=True)
     for folder in Path(tempfile.gettempdir()).glob(f"{work_prefix(study)}*"):
