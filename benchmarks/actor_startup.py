@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from timing import print_machine
+from timing import ROOT, checkout_of, launch_with, print_machine
 
-ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "a8da737"  # trials still opened MLflow in their actor
 SHORT = [
     "forward_train.epochs=1",
@@ -38,20 +34,15 @@ SHORT = [
 
 def startups(tree: Path, data_dir: Path) -> list[float]:
     """One short study with the code of ``tree``; each trial's start-up seconds."""
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-        env["PYTHONPATH"] = str(tree)  # ahead of the editable install: this tree's packages
-        sets = [*SHORT, f"tracking.data_dir={data_dir}"]
-        args = [sys.executable, "-m", "study.cli", "launch", "smoke", "--name", "bench"]
-        args += [item for s in sets for item in ("--set", s)]
-        proc = subprocess.run(args, cwd=tmp, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(proc.stderr[-3000:])
+
+    def read(folder: Path, wall: float) -> list[float]:
         seconds = []
-        for result in Path(tmp, "studies", "bench").glob("tune*/*/result.json"):
+        for result in Path(folder, "studies", "bench").glob("tune*/*/result.json"):
             first = json.loads(result.read_text().splitlines()[0])
             seconds.append(first["time_this_iter_s"] - first["seconds"])
         return seconds
+
+    return launch_with(tree, data_dir, SHORT, read)
 
 
 def main() -> None:
@@ -59,27 +50,15 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE, help="the commit to compare against")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        old = Path(tmp) / "before"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.before],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            data = Path(tmp) / "data"
-            startups(ROOT, data)  # generates the dataset once, outside the timed rounds
-            sides = {f"before ({args.before})": old, "after (this checkout)": ROOT}
-            seen: dict[str, list[float]] = {name: [] for name in sides}
-            for k in range(args.rounds):
-                for name, tree in sides.items():
-                    seen[name] += startups(tree, data)
-                print(f"round {k + 1}/{args.rounds} done", flush=True)
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
-                capture_output=True,
-            )
+    with tempfile.TemporaryDirectory() as tmp, checkout_of(args.before, Path(tmp)) as old:
+        data = Path(tmp) / "data"
+        startups(ROOT, data)  # generates the dataset once, outside the timed rounds
+        sides = {f"before ({args.before})": old, "after (this checkout)": ROOT}
+        seen: dict[str, list[float]] = {name: [] for name in sides}
+        for k in range(args.rounds):
+            for name, tree in sides.items():
+                seen[name] += startups(tree, data)
+            print(f"round {k + 1}/{args.rounds} done", flush=True)
     print_machine()
     print("trial start -> first epoch (s), 2 trials at a time in fresh actors:")
     medians = {}

@@ -73,3 +73,50 @@ def busy_cores(count: int):
         stop.set()
         for p in procs:
             p.join(5)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def checkout_of(rev: str, parent: Path):
+    """A detached worktree of ``rev`` under ``parent``, removed on exit: the "before" side of a
+    benchmark that runs the same study with two versions of the code in turn."""
+    import subprocess
+
+    tree = parent / f"before-{rev}"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+            capture_output=True,
+        )
+
+
+def launch_with(tree: Path, data_dir: Path, sets: list[str], read):
+    """``scalefree launch smoke --set …`` with the code of ``tree`` (ahead of the editable
+    install on ``PYTHONPATH``, which Ray's local workers inherit), its datasets under
+    ``data_dir``, in a scratch folder; returns ``read(folder, wall_seconds)`` before the folder
+    goes."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+        env["PYTHONPATH"] = str(tree)
+        sets = [*sets, f"tracking.data_dir={data_dir}"]
+        args = [sys.executable, "-m", "study.cli", "launch", "smoke", "--name", "bench"]
+        args += [item for s in sets for item in ("--set", s)]
+        start = time.time()
+        proc = subprocess.run(args, cwd=tmp, env=env, capture_output=True, text=True)
+        wall = time.time() - start
+        if proc.returncode != 0:
+            sys.exit(proc.stderr[-3000:])
+        return read(Path(tmp), wall)
