@@ -126,6 +126,18 @@ def print_table(name, rows, done, front, objectives, modes, overlaps) -> None:
             f"{a[-8:]} ~ {', '.join(b[-8:] for b in bs)}" for a, bs in overlaps.items()
         )
         _say(f"~ intervals overlap on every objective, not told apart: {pairs}")
+    refined = [r for r in done if r.get("refine_steps")]
+    if refined:
+        own = ", ".join(
+            f"{r['trial'][-8:]} {r['net_validated_accuracy']:.3f}"
+            for r in refined
+            if math.isfinite(r.get("net_validated_accuracy", math.nan))
+        )
+        _say(
+            "rN: designs refined by N steps through the true Hamiltonian; their validated "
+            "accuracy, α and gain are of the refined structures"
+            + (f" (the net's own designs validated {own})" if own else "")
+        )
     if finished:
         first = finished[0]
         cells = [f"{label} {first[key]:.3f}" for key, label in BASELINES if key in first]

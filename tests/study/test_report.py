@@ -17,7 +17,7 @@ def _study(tmp_path, trials: dict[str, dict]) -> str:
     client = mlflow.MlflowClient(uri)
     experiment = client.create_experiment("t", artifact_location=(tmp_path / "art").as_uri())
     parent = client.create_run(experiment, run_name="s", tags={STUDY_TAG: "s"}).info.run_id
-    for trial, (metrics, tags) in trials.items():
+    for trial, (metrics, tags, *params) in trials.items():
         run = client.create_run(
             experiment,
             run_name=trial,
@@ -25,6 +25,8 @@ def _study(tmp_path, trials: dict[str, dict]) -> str:
         ).info.run_id
         for key, value in metrics.items():
             client.log_metric(run, key, value)
+        for key, value in (params[0] if params else {}).items():
+            client.log_param(run, key, value)
         client.set_terminated(run, "FINISHED")
     directory = tmp_path / "studies" / "s"
     directory.mkdir(parents=True)
@@ -74,3 +76,29 @@ def test_front_members_are_tagged_and_the_parent_holds_the_best_values(tmp_path)
     assert parent.metrics["best_validated_skill"] == 0.2 and parent.metrics["best_alpha"] == 6.0
     assert set(parent.tags["scalefree.pareto_trials"].split(", ")) == {"a", "b"}
     assert (out / "skill_vs_alpha.png").stat().st_size > 10_000
+
+
+def test_refined_designs_are_marked_and_the_nets_own_accuracy_shown(tmp_path, capsys):
+    # Rule: a trial whose designs were refined through the true Hamiltonian reports the refined
+    # structures' numbers; the report says so and shows what the net alone validated.
+    plain = {"validated_skill": 0.1, "alpha": 6.0, "validated_accuracy": 0.93, "collapsed": 0.0}
+    refined = {
+        "validated_skill": 0.5,
+        "alpha": 7.0,
+        "validated_accuracy": 0.97,
+        "net_validated_accuracy": 0.931,
+        "collapsed": 0.0,
+    }
+    directory = _study(
+        tmp_path,
+        {"a": (plain, {}), "b": (refined, {}, {"inverse.refine_steps": "10"})},
+    )
+    report(directory)
+    printed = capsys.readouterr().out
+    line = next(row for row in printed.splitlines() if row[2:].startswith("b "))
+    assert " r10" in line, printed
+    flat = " ".join(printed.split())  # the note may wrap anywhere
+    assert "refined by N steps through the true Hamiltonian" in flat
+    assert "the net's own designs validated b 0.931" in flat
+    plain_line = next(row for row in printed.splitlines() if row[2:].startswith("a "))
+    assert " r" not in plain_line.split()[1:3], plain_line
