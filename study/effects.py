@@ -10,7 +10,10 @@ study can tell it from seed noise.
   of the objective's means, each level's mean weighing its trials equally, with a 95 % interval
   from resampling trials and, within them, their seeds (:func:`analysis.difference_interval`); a
   confirmed trial contributes its confirmation's seeds too. *Resolved* when the interval excludes 0,
-  *within noise* when it does not, *too few to tell* when a level shows no spread of its own.
+  *within noise* when it does not, *too few to tell* when a level has fewer than
+  :data:`MIN_LEVEL_TRIALS` trials (one configuration a side differs in every other sampled
+  parameter too: its seeds say how far apart two configurations are, not what this parameter
+  does; the interval is still shown) or shows no spread of its own.
   Several pairs and objectives are tested at once: read a lone "resolved" at 95 % with that in mind.
 """
 
@@ -25,6 +28,7 @@ from pathlib import Path
 __all__ = ["Effect", "importances", "level_effects", "seed_values", "MIN_IMPORTANCE_TRIALS"]
 
 MIN_IMPORTANCE_TRIALS = 4  # fANOVA on fewer trials is a random forest of noise
+MIN_LEVEL_TRIALS = 2  # configurations a level needs before a difference is the parameter's
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def level_effects(
     """Every pair of levels of every parameter in ``params``, for every objective. ``rows`` are
     finished search trials (each with ``params``, its Optuna parameters, and its metrics);
     ``confirmations`` maps a trial id to the metrics of its confirmation runs."""
-    from analysis.uncertainty import difference_interval
+    from analysis.uncertainty import TOO_FEW, difference_interval
 
     effects = []
     for param in params:
@@ -132,6 +136,9 @@ def level_effects(
                 ]
                 groups = [[g for g in group if g] for group in groups]
                 diff, interval = difference_interval(*groups, seed=seed)
+                verdict = interval.verdict
+                if min(len(g) for g in groups) < MIN_LEVEL_TRIALS:
+                    verdict = TOO_FEW
                 effects.append(
                     Effect(
                         param,
@@ -141,7 +148,7 @@ def level_effects(
                         diff,
                         interval.low,
                         interval.high,
-                        interval.verdict,
+                        verdict,
                         len(groups[0]),
                         len(groups[1]),
                         sum(len(g) for g in groups[0]),
