@@ -1,8 +1,9 @@
 """Forward nets that use the lattice's symmetry, and designs that try to beat looking one up,
 measured side by side at a preset's size (default ``reference``) on one dataset.
 
-[1] D2L test accuracy per ``forward.symmetry`` (none / augment / average) and input (Δ alone, Δ with
-    bond hoppings), over trial seeds, with the seconds each fit took, beside the dataset baselines
+[1] D2L test accuracy per ``forward.symmetry`` (none / augment / average / both) and input (Δ alone,
+    Δ with bond hoppings), optionally at other forward epoch counts, over trial seeds, with the
+    seconds each fit took, beside the dataset baselines
     (statistics k-NN, (ρ, σ) oracle, nearest-neighbour-distance structure k-NN);
 [2] validated accuracy (true Hamiltonian) and the Δr exponent of designs per design option: the
     inverse net's own designs (hybrid training, forward net without symmetry), the same refined by
@@ -11,6 +12,8 @@ measured side by side at a preset's size (default ``reference``) on one dataset.
 
 Runs two fits at a time (one thread each). Usage:
     python benchmarks/symmetry_design.py [--preset reference] [--seeds 2] [--data DIR]
+        [--symmetries none,augment,average,both] [--epochs 8,16] [--inputs plain,bonds]
+        [--skip-forward] [--skip-designs]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from timing import print_machine
 
-SYMMETRIES = ("none", "augment", "average")
+SYMMETRIES = ("none", "augment", "average", "both")
 REFINE = (10, 30)
 
 
@@ -44,8 +47,10 @@ def _data(trial, root: str) -> dict:
     }
 
 
-def forward_fit(preset: str, root: str, symmetry: str, bonds: bool, seed: int) -> dict:
-    """One forward net; (test accuracy, seconds)."""
+def forward_fit(
+    preset: str, root: str, symmetry: str, bonds: bool, seed: int, epochs: int | None = None
+) -> dict:
+    """One forward net (``epochs``: the preset's when None); its test accuracy and seconds."""
     import torch
 
     from trainables.designs import numpy_accuracy, surrogate_mode_areas
@@ -55,6 +60,9 @@ def forward_fit(preset: str, root: str, symmetry: str, bonds: bool, seed: int) -
     trial = _config(preset)
     net = dataclasses.replace(trial.forward, symmetry=symmetry, bonds=bonds)
     trial = dataclasses.replace(trial, forward=net, seed=seed)
+    if epochs is not None:
+        fit = dataclasses.replace(trial.forward_train, epochs=epochs)
+        trial = dataclasses.replace(trial, forward_train=fit)
     data = _data(trial, root)
     start = time.perf_counter()
     forward, _ = train_forward(
@@ -63,7 +71,14 @@ def forward_fit(preset: str, root: str, symmetry: str, bonds: bool, seed: int) -
     seconds = time.perf_counter() - start
     test = data["test"]
     d2l = numpy_accuracy(surrogate_mode_areas(forward, test[0]), test[1])
-    return {"symmetry": symmetry, "bonds": bonds, "seed": seed, "d2l": d2l, "seconds": seconds}
+    return {
+        "symmetry": symmetry,
+        "bonds": bonds,
+        "epochs": trial.forward_train.epochs,
+        "seed": seed,
+        "d2l": d2l,
+        "seconds": seconds,
+    }
 
 
 def _alpha(displacements: np.ndarray) -> float:
@@ -119,7 +134,6 @@ def design_options(preset: str, root: str, seed: int) -> list[dict]:
             start = time.perf_counter()
             refined = refine(chosen, steps=steps, **kw)
             score(f"{name} + {steps} refine steps", refined, time.perf_counter() - start)
-    rows.append({"seed": seed, "option": "_baselines", **result.metrics})
     return rows
 
 
@@ -130,13 +144,29 @@ def _spread(values: list[float]) -> str:
     return f"{mean:.4f} ± {statistics.stdev(values):.4f} ({', '.join(f'{v:.4f}' for v in values)})"
 
 
+def _baselines(preset: str, root: str) -> dict:
+    import physics
+    from trainables.baseline import dataset_baselines
+
+    trial = _config(preset)
+    data = _data(trial, root)
+    return dataset_baselines(trial, {k: physics.Split(*v) for k, v in data.items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="reference")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--data", default="studies/_data")
+    parser.add_argument("--symmetries", default=",".join(SYMMETRIES))
+    parser.add_argument("--epochs", default="", help="forward epochs, e.g. 8,16 (the preset's)")
+    parser.add_argument("--inputs", default="plain,bonds")
     parser.add_argument("--skip-forward", action="store_true")
+    parser.add_argument("--skip-designs", action="store_true")
     args = parser.parse_args()
+    symmetries = args.symmetries.split(",")
+    epochs = [int(e) for e in args.epochs.split(",")] if args.epochs else [None]
+    inputs = [{"plain": False, "bonds": True}[i] for i in args.inputs.split(",")]
     print_machine()
     print(f"preset {args.preset}, {args.seeds} seed(s)", flush=True)
     _data(_config(args.preset), args.data)  # generated once, before the pool
@@ -145,33 +175,46 @@ def main() -> None:
         forward = []
         if not args.skip_forward:
             jobs = [
-                pool.submit(forward_fit, args.preset, args.data, s, b, seed)
-                for s in SYMMETRIES
-                for b in (False, True)
+                pool.submit(forward_fit, args.preset, args.data, s, b, seed, e)
+                for s in symmetries
+                for b in inputs
+                for e in epochs
                 for seed in seeds
             ]
             forward = [job.result() for job in jobs]
-        designs = [
-            row
-            for job in [pool.submit(design_options, args.preset, args.data, seed) for seed in seeds]
-            for row in job.result()
-        ]
-    base = next(r for r in designs if r["option"] == "_baselines")
+        designs = []
+        if not args.skip_designs:
+            designs = [
+                row
+                for job in [
+                    pool.submit(design_options, args.preset, args.data, seed) for seed in seeds
+                ]
+                for row in job.result()
+            ]
+        base = pool.submit(_baselines, args.preset, args.data).result()
     print(
         f"baselines: statistics {base['baseline_accuracy']:.4f}, (ρ, σ) oracle "
         f"{base['oracle_accuracy']:.4f}, structure {base['structure_baseline_accuracy']:.4f}, "
         f"Eq. 5 designer {base['design_baseline_accuracy']:.4f}, retrieval "
         f"{base['retrieval_accuracy']:.4f}"
     )
-    print("[1] D2L test accuracy (mean ± sd over seeds) and seconds per fit")
-    for s in SYMMETRIES:
-        for b in (False, True):
-            rows = [r for r in forward if r["symmetry"] == s and r["bonds"] == b]
-            if rows:
-                acc = _spread([r["d2l"] for r in rows])
-                sec = statistics.mean(r["seconds"] for r in rows)
-                print(f"    {s:<8} {'Δ + bonds' if b else 'Δ':<10} {acc}  {sec:.0f} s")
-    print("[2] designs: validated accuracy, α of their Δr, seconds of the option")
+    if forward:
+        print("[1] D2L test accuracy (mean ± sd over seeds) and seconds per fit")
+    for s in symmetries:
+        for b in inputs:
+            for e in dict.fromkeys(r["epochs"] for r in forward):
+                rows = [
+                    r
+                    for r in forward
+                    if r["symmetry"] == s and r["bonds"] == b and r["epochs"] == e
+                ]
+                if rows:
+                    acc = _spread([r["d2l"] for r in rows])
+                    sec = statistics.mean(r["seconds"] for r in rows)
+                    name = "Δ + bonds" if b else "Δ"
+                    print(f"    {s:<8} {name:<10} {e:>3} epochs  {acc}  {sec:.0f} s")
+    if designs:
+        print("[2] designs: validated accuracy, α of their Δr, seconds of the option")
     options = dict.fromkeys(r["option"] for r in designs if r["option"] != "_baselines")
     for option in options:
         rows = [r for r in designs if r["option"] == option]

@@ -51,7 +51,7 @@ class SpaceConfig:
     inverse_mode: tuple[str, ...] = ("surrogate",)  # inverse training mode choices
     bound: tuple[bool, ...] = (False, True)  # inverse output bound choices
     bonds: tuple[bool, ...] = (False, True)  # forward bond-hopping input channels choices
-    symmetry: tuple[str, ...] = ("none",)  # forward D4 symmetry choices (none|augment|average)
+    symmetry: tuple[str, ...] = ("none",)  # forward D4 symmetry choices (none|augment|average|both)
     refine_steps: tuple[int, ...] = (0,)  # choices of refinement steps of the designs (0 = none)
 
 

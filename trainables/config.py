@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 INVERSE_MODES = ("surrogate", "physics", "hybrid")
-SYMMETRIES = ("none", "augment", "average")
+SYMMETRIES = ("none", "augment", "average", "both")
 
 
 def max_stages(size: int) -> int:
@@ -53,6 +53,7 @@ class NetConfig:
     bonds: bool = False  # forward only: add the 4 short-bond hopping changes (not the paper)
     # forward only, the lattice's D4 symmetry (not the paper): none | augment (train on a random
     # image of each structure) | average (predict the mean over its 8 images: exactly invariant)
+    # | both (augment in training, average when predicting: invariant at augment's training cost)
     symmetry: str = "none"
 
 

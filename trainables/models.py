@@ -163,14 +163,17 @@ class ForwardNet(nn.Module):
         ``config.symmetry`` (:mod:`physics.symmetry`): ``average`` predicts the mean over the
         eight D4 images of each structure, exactly invariant like the true mode areas;
         ``augment`` feeds each structure, in training mode only, as one of its eight images drawn
-        from the net's own generator (saved in its checkpoints, so a resumed fit draws the same).
+        from the net's own generator (saved in its checkpoints, so a resumed fit draws the same);
+        ``both`` augments in training mode and averages otherwise (validation, scoring, and the
+        frozen forward net under the inverse net), which costs augment's training time, not
+        average's 4-5x (benchmarks/symmetry_design.py).
         """
         symmetry = self.config.symmetry
-        if symmetry == "average":
+        if symmetry == "average" or (symmetry == "both" and not self.training):
             orbit = d4_orbit(displacements)  # (8, B, 2, L, L)
             batch = displacements.shape[0]
             return self._predict(orbit.flatten(0, 1)).view(D4_ORDER, batch, -1).mean(dim=0)
-        if symmetry == "augment" and self.training:
+        if symmetry in ("augment", "both") and self.training:
             batch = displacements.shape[0]
             elements = torch.randint(
                 0, D4_ORDER, (batch,), generator=self.generator, device="cpu"

@@ -91,14 +91,16 @@ def test_one_to_four_stages_build_and_train_one_step_on_16x16(stages):
     assert inverse(torch.rand(4, 1, 16, 16)).shape == (4, 2, 16, 16)
 
 
-def test_averaged_forward_net_gives_one_prediction_for_all_eight_images():
-    # Rule: forward.symmetry=average predicts the mean over the D4 orbit, so every image of a
-    # structure (which has the same true mode areas) gets the same prediction.
+@pytest.mark.parametrize("symmetry", ["average", "both"])
+def test_averaged_forward_net_gives_one_prediction_for_all_eight_images(symmetry):
+    # Rule: forward.symmetry=average (and =both, when not training) predicts the mean over the D4
+    # orbit, so every image of a structure (which has the same true mode areas) gets the same
+    # prediction.
     import physics
     from physics.symmetry import d4_orbit
 
     d = torch.from_numpy(physics.sample_displacements(4, seed=1))
-    config = NetConfig(stages=2, filters=(8, 8), fc=32, dropout=0.0, symmetry="average")
+    config = NetConfig(stages=2, filters=(8, 8), fc=32, dropout=0.0, symmetry=symmetry)
     net = ForwardNet(config, 16, generator=torch.Generator().manual_seed(0)).double()
     torch.nn.init.normal_(net.head.weight, std=0.05, generator=torch.Generator().manual_seed(1))
     net.eval()
@@ -115,16 +117,21 @@ def test_averaged_forward_net_gives_one_prediction_for_all_eight_images():
     assert (spread - spread[:1]).abs().max() > 1e-6  # a net without it is not invariant
 
 
-def test_augmented_forward_net_sees_random_images_only_in_training():
+@pytest.mark.parametrize("symmetry", ["augment", "both"])
+def test_augmented_forward_net_sees_random_images_only_in_training(symmetry):
     import physics
     from physics.symmetry import d4_orbit
 
     d = torch.from_numpy(physics.sample_displacements(6, seed=2)).float()
-    config = NetConfig(stages=1, filters=(4,), fc=16, dropout=0.0, symmetry="augment")
+    config = NetConfig(stages=1, filters=(4,), fc=16, dropout=0.0, symmetry=symmetry)
     net = ForwardNet(config, 16, generator=torch.Generator().manual_seed(0))
     torch.nn.init.normal_(net.head.weight, std=0.05, generator=torch.Generator().manual_seed(1))
     net.eval()
-    torch.testing.assert_close(net(d), net._predict(d))  # eval: the structure itself
+    if symmetry == "augment":
+        torch.testing.assert_close(net(d), net._predict(d))  # eval: the structure itself
+    else:  # eval: the mean over its eight images
+        mean = torch.stack([net._predict(image) for image in d4_orbit(d)]).mean(dim=0)
+        torch.testing.assert_close(net(d), mean)
     net.train()
     seen = net(d)
     orbit = torch.stack([net._predict(image) for image in d4_orbit(d)])  # (8, 6, 256)
