@@ -18,16 +18,14 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from timing import print_machine
+from timing import preset_baselines, preset_splits, preset_trial, print_machine
 
 # (stages, filters) of the forward and inverse nets: issue 23's two configurations
 CONFIGURATIONS = ((1, (16,)), (2, (16, 32)))
 
 
 def _config(preset: str, stages: int, filters: tuple[int, ...], seed: int):
-    from study.config import load_config
-
-    trial = load_config(preset).trial
+    trial = preset_trial(preset)
     nets = {
         k: dataclasses.replace(getattr(trial, k), stages=stages, filters=filters)
         for k in ("forward", "inverse_net")
@@ -36,18 +34,8 @@ def _config(preset: str, stages: int, filters: tuple[int, ...], seed: int):
     return dataclasses.replace(trial, **nets, inverse=inverse, seed=seed)
 
 
-def _splits(trial, root: str) -> dict:
-    import physics
-
-    physics.generate(trial.data, root, progress=lambda line: None)
-    return {s: physics.load(trial.data, root, s) for s in ("train", "val", "test")}
-
-
 def baselines(preset: str, root: str) -> dict:
-    from trainables.baseline import dataset_baselines
-
-    trial = _config(preset, *CONFIGURATIONS[0], 0)
-    return dataset_baselines(trial, _splits(trial, root))
+    return preset_baselines(_config(preset, *CONFIGURATIONS[0], 0), root)
 
 
 def one_seed(preset: str, root: str, stages: int, filters: tuple, seed: int, known: dict) -> dict:
@@ -58,7 +46,7 @@ def one_seed(preset: str, root: str, stages: int, filters: tuple, seed: int, kno
     torch.set_num_threads(1)
     trial = _config(preset, stages, filters, seed)
     start = time.perf_counter()
-    result = run_trial(trial, lambda row: None, data=_splits(trial, root), baselines=known)
+    result = run_trial(trial, lambda row: None, data=preset_splits(trial, root), baselines=known)
     m = result.metrics
     return {
         "configuration": f"{stages} stage(s), {'/'.join(map(str, filters))} filters",

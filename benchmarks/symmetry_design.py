@@ -25,26 +25,18 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from timing import print_machine
+from timing import preset_baselines, preset_splits, preset_trial, print_machine
 
 SYMMETRIES = ("none", "augment", "average", "both")
 REFINE = (10, 30)
 
 
 def _config(preset: str):
-    from study.config import load_config
-
-    return load_config(preset).trial
+    return preset_trial(preset)
 
 
 def _data(trial, root: str) -> dict:
-    import physics
-
-    physics.generate(trial.data, root, progress=lambda line: None)
-    return {
-        s: tuple(np.array(a) for a in physics.load(trial.data, root, s))
-        for s in ("train", "val", "test")
-    }
+    return {s: tuple(np.array(a) for a in v) for s, v in preset_splits(trial, root).items()}
 
 
 def forward_fit(
@@ -145,12 +137,7 @@ def _spread(values: list[float]) -> str:
 
 
 def _baselines(preset: str, root: str) -> dict:
-    import physics
-    from trainables.baseline import dataset_baselines
-
-    trial = _config(preset)
-    data = _data(trial, root)
-    return dataset_baselines(trial, {k: physics.Split(*v) for k, v in data.items()})
+    return preset_baselines(_config(preset), root)
 
 
 def main() -> None:

@@ -120,3 +120,26 @@ def launch_with(tree: Path, data_dir: Path, sets: list[str], read):
         if proc.returncode != 0:
             sys.exit(proc.stderr[-3000:])
         return read(Path(tmp), wall)
+
+
+def preset_trial(preset: str):
+    """The trial config (``trainables.config.TrialConfig``) of a study preset."""
+    from study.config import load_config
+
+    return load_config(preset).trial
+
+
+def preset_splits(trial, root: str) -> dict:
+    """The train/val/test :class:`physics.Split` of ``trial``'s dataset under ``root``,
+    generated there first if missing."""
+    import physics
+
+    physics.generate(trial.data, root, progress=lambda line: None)
+    return {s: physics.load(trial.data, root, s) for s in ("train", "val", "test")}
+
+
+def preset_baselines(trial, root: str) -> dict:
+    """The dataset baselines of ``trial`` (computed once per dataset, as a study does)."""
+    from trainables.baseline import dataset_baselines
+
+    return dataset_baselines(trial, preset_splits(trial, root))
