@@ -27,7 +27,16 @@ from pathlib import Path
 
 from study.tracking import CONFIRMED_BY_TAG, CONFIRMS_TAG
 
-__all__ = ["Round", "rounds", "plan", "add_round", "link", "CONFIRM_FILE", "experiment_of"]
+__all__ = [
+    "Round",
+    "rounds",
+    "plan",
+    "add_round",
+    "link",
+    "confirmed_values",
+    "CONFIRM_FILE",
+    "experiment_of",
+]
 
 CONFIRM_FILE = "confirm.json"
 
@@ -121,9 +130,36 @@ def add_round(directory: Path, new: Round) -> None:
     _save(Path(directory), [*rounds(directory), new])
 
 
+def confirmed_values(metrics: dict, summarised: tuple[str, ...]) -> dict[str, float]:
+    """``confirmed_<metric>`` (mean over the fresh seeds) and ``confirmed_<metric>_lo``/``_hi``
+    made anew from a confirmation run's per-seed values (``seed<s>/<metric>``) by the trial's own
+    :func:`trainables.seeds.summarise`, so that a study confirmed before a change of interval gets
+    today's interval at its next report."""
+    import numpy as np
+
+    from study.effects import seed_values
+    from trainables.seeds import summarise
+
+    values = {"confirmed_n_seeds": metrics.get("n_seeds", 1)}
+    for key in summarised:
+        seeds = seed_values(metrics, key)
+        if not seeds:
+            continue
+        made = summarise(key, seeds)
+        values[f"confirmed_{key}"] = float(np.mean(seeds))
+        values[f"confirmed_{key}_lo"] = made[f"{key}_lo"]
+        values[f"confirmed_{key}_hi"] = made[f"{key}_hi"]
+    return values
+
+
+def _same(a: float | None, b: float) -> bool:
+    return a is not None and (a == b or (a != a and b != b))  # NaN equals NaN here
+
+
 def link(info, tracker, summarised: tuple[str, ...]) -> int:
     """Write every finished confirmation's mean and interval onto the run of the trial it
-    confirms (the latest round wins); returns how many trials were updated."""
+    confirms (the latest round wins); returns how many trials were updated (a trial whose values
+    are already there is left alone)."""
     from study.tracking import TRIAL_TAG
 
     runs = tracker.child_runs(info.experiment_id, info.parent_run_id)
@@ -136,14 +172,14 @@ def link(info, tracker, summarised: tuple[str, ...]) -> int:
     updated = 0
     for trial, run in latest.items():
         original = by_trial.get(trial)
-        if original is None or original.data.tags.get(CONFIRMED_BY_TAG) == run.info.run_id:
+        if original is None:
             continue
-        metrics = run.data.metrics
-        values = {"confirmed_n_seeds": metrics.get("n_seeds", 1)}
-        for key in summarised:
-            for suffix in ("", "_lo", "_hi"):
-                if f"{key}{suffix}" in metrics:
-                    values[f"confirmed_{key}{suffix}"] = metrics[f"{key}{suffix}"]
+        values = confirmed_values(run.data.metrics, summarised)
+        current = original.data.metrics
+        if original.data.tags.get(CONFIRMED_BY_TAG) == run.info.run_id and all(
+            _same(current.get(k), v) for k, v in values.items()
+        ):
+            continue
         tracker.log_metrics(original.info.run_id, values)
         tracker.set_tags(original.info.run_id, {CONFIRMED_BY_TAG: run.info.run_id})
         updated += 1

@@ -334,13 +334,10 @@ def _check_not_interrupted(experiment: Path) -> None:
 
 
 def _finish(info: StudyInfo, tracker) -> None:
-    from study.confirm import link
     from study.report import report
-    from trainables.seeds import SUMMARISED
 
     statuses = _statuses(info.dir)
     _reconcile(info, tracker, statuses)
-    link(info, tracker, SUMMARISED)
     errors = sum(status == "ERROR" for status in statuses.values())
     print(f"[study] {len(statuses)} trials, {errors} failed", flush=True)
     tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(statuses)})

@@ -87,11 +87,18 @@ def importances(
         return {}, len(usable)
     view = optuna.create_study(directions=study.directions)
     view.add_trials(usable)
+    # A parameter with one choice (a fixed symmetry, refine steps) explains nothing by construction:
+    # left out rather than listed at 0.
+    varied = sorted({p for t in usable for p, d in t.distributions.items() if not d.single()})
     out = {}
     for k, objective in enumerate(objectives):
         evaluator = FanovaImportanceEvaluator(seed=0)
         ranked = get_param_importances(
-            view, evaluator=evaluator, target=lambda t, k=k: t.values[k], normalize=True
+            view,
+            evaluator=evaluator,
+            params=varied,
+            target=lambda t, k=k: t.values[k],
+            normalize=True,
         )
         out[objective] = {p: float(v) for p, v in ranked.items()}
     return out, len(usable)

@@ -81,6 +81,7 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
         row["bonds"] = params.get("forward.bonds", "")
+        row["bound"] = params.get("inverse.bound", "")
         row["symmetry"] = params.get("forward.symmetry", "none")
         row["refine_steps"] = int(params.get("inverse.refine_steps", "0"))
         row["confirms"] = run.data.tags.get(CONFIRMS_TAG, "")
@@ -243,15 +244,21 @@ def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list
 
 
 def report(name_or_dir: str) -> Path:
+    """Write and print the study's report, and put it on the parent run. First the confirmed
+    means and intervals are (re)made from the confirmation runs' seeds (:func:`study.confirm.link`),
+    so a study confirmed before a change of interval shows today's."""
     from study.config import load_config
+    from study.confirm import link
     from study.directory import read_study
     from study.tracking import Tracker
+    from trainables.seeds import SUMMARISED
 
     info = read_study(name_or_dir)
     directory = info.dir
     tracker = Tracker(info.tracking_uri)
     cfg = load_config(str(directory / "config.yaml"))
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
+    link(info, tracker, SUMMARISED)
     rows, done, front = front_rows(info, tracker, cfg)
     out = directory / "report"
     out.mkdir(exist_ok=True)
@@ -315,7 +322,16 @@ def _cell(key: str, value: object) -> object:
 
 
 def _write_csv(path: Path, rows, done, front, overlaps) -> None:
-    header = ["trial", "status", "stages", "filters", *NUMERIC_PARAMS, "inverse_mode", "bonds"]
+    header = [
+        "trial",
+        "status",
+        "stages",
+        "filters",
+        *NUMERIC_PARAMS,
+        "inverse_mode",
+        "bound",
+        "bonds",
+    ]
     header += ["symmetry", "refine_steps"]
     header += [c for c, _ in COLUMNS] + list(CSV_EXTRA)
     header += ["alpha_verdict", "collapsed", "pareto", "overlaps", "collapsed_reason"]

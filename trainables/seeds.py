@@ -6,7 +6,9 @@ architecture gives α 6.2, 8.7 or 16.9 depending on it alone. So a configuration
 reports, for every numeric final metric, the mean over its seeds under the metric's own name (what
 Optuna optimises and the report compares), every seed's own value as ``seed<s>/<metric>``, and for
 the metrics a study reads (:data:`SUMMARISED`) the standard error over seeds (``<metric>_se``) and
-the 95 % t interval of the mean (``<metric>_lo``/``_hi``). One seed is reported as it is: there the
+the 95 % t interval over seeds (``<metric>_lo``/``_hi``; for the metrics bounded below,
+:data:`BOUNDS`, on log(value − bound), so that α's interval stays above 1: see
+:func:`analysis.seed_interval`). One seed is reported as it is: there the
 ``alpha_lo``/``_hi`` and ``robustness_gain_lo``/``_hi`` of :mod:`trainables.score` are bootstrap
 intervals over structures and attacked pairs, which show sampling noise but not seed noise.
 """
@@ -18,7 +20,7 @@ from collections import Counter
 
 import numpy as np
 
-__all__ = ["SUMMARISED", "seed_prefix", "combine"]
+__all__ = ["SUMMARISED", "BOUNDS", "seed_prefix", "summarise", "combine"]
 
 INTERVAL = ("compute_start", "compute_end")  # the configuration's, not a metric per seed
 
@@ -36,6 +38,27 @@ SUMMARISED = (
     "robustness_gain",
     "hub_gini",
 )
+
+# Lower bounds of the summarised metrics that have one: their interval is made on log(x − bound).
+BOUNDS = {
+    "alpha": 1.0,  # a normalisable power-law density needs α > 1
+    "weight_alpha": 1.0,
+    "alpha_error": 0.0,
+    "tail_decades": 0.0,
+    "robustness_gain": 0.0,
+}
+
+
+def summarise(key: str, values) -> dict[str, float]:
+    """``<key>_se``, ``<key>_lo``, ``<key>_hi`` of one metric's per-seed values (NaN ones left
+    out): the standard error of the mean and the 95 % interval over seeds."""
+    from analysis.uncertainty import seed_interval
+
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    interval = seed_interval(x, lower=BOUNDS.get(key))
+    se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
+    return {f"{key}_se": se, f"{key}_lo": interval.low, f"{key}_hi": interval.high}
 
 
 def seed_prefix(seed: int, n_seeds: int) -> str:
@@ -57,8 +80,6 @@ def _verdicts(per_seed: dict[int, dict]) -> str:
 def combine(per_seed: dict[int, dict]) -> dict[str, object]:
     """The configuration's final metrics from its seeds' (seed → final metrics); see the module
     docstring. Compute times add up (``compute_seconds``), the interval spans all seeds."""
-    from analysis.uncertainty import seed_interval
-
     if not per_seed:
         raise ValueError("per_seed must hold at least one seed's metrics, but got none.")
     if len(per_seed) == 1:
@@ -73,11 +94,7 @@ def combine(per_seed: dict[int, dict]) -> dict[str, object]:
     for key in SUMMARISED:
         if key not in out:
             continue
-        values = np.array([float(m.get(key, math.nan)) for m in per_seed.values()])
-        finite = values[np.isfinite(values)]
-        interval = seed_interval(finite)
-        se = float(finite.std(ddof=1) / math.sqrt(finite.size)) if finite.size > 1 else math.nan
-        out |= {f"{key}_se": se, f"{key}_lo": interval.low, f"{key}_hi": interval.high}
+        out |= summarise(key, [float(m.get(key, math.nan)) for m in per_seed.values()])
     starts = [m["compute_start"] for m in per_seed.values() if "compute_start" in m]
     if starts:
         out["compute_start"] = min(starts)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from optuna.samplers import RandomSampler
 
-from study.effects import level_effects
+from study.effects import importances, level_effects
 
 
 def _row(trial: str, stages: int, alphas: list[float]) -> dict:
@@ -38,3 +39,25 @@ def test_several_configurations_a_side_resolve_a_clear_effect_and_not_a_noisy_on
     noisy = [_row(f"a{k}", 2, v) for k, v in enumerate(spread[0])]
     noisy += [_row(f"b{k}", 1, v) for k, v in enumerate(spread[1])]
     assert _effect(noisy).verdict == "within noise"
+
+
+def test_importance_names_the_parameter_that_moves_the_objective_and_skips_fixed_ones(tmp_path):
+    # Known answer: the objective is x² plus a little from y; z has one choice.
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="known", storage=storage, sampler=RandomSampler(seed=0))
+
+    def objective(trial):
+        x = trial.suggest_float("x", -1.0, 1.0)
+        y = trial.suggest_float("y", -1.0, 1.0)
+        trial.suggest_categorical("z", ["none"])
+        return x * x + 0.01 * y
+
+    study.optimize(objective, n_trials=3)
+    assert importances(tmp_path, "known", ["f"]) == ({}, 3)  # too few to claim anything
+    study.optimize(objective, n_trials=37)
+    ranked, n = importances(tmp_path, "known", ["f"])
+    assert n == 40 and set(ranked["f"]) == {"x", "y"}
+    assert ranked["f"]["x"] > 0.9 > 0.1 > ranked["f"]["y"]

@@ -70,6 +70,16 @@ def test_confirm_runs_fresh_seeds_and_writes_the_interval_beside_the_trial(seede
     assert original["confirmed_alpha"] == pytest.approx(metrics["alpha"])
     assert original["confirmed_alpha_lo"] < metrics["alpha"] < original["confirmed_alpha_hi"]
     assert original["confirmed_n_seeds"] == 2
+    # α's interval over seeds stays above 1, and the report remakes it from the seeds: a stale
+    # value (an interval made before a change of method) is replaced by the next report.
+    assert original["confirmed_alpha_lo"] == pytest.approx(metrics["alpha_lo"]) and (
+        original["confirmed_alpha_lo"] > 1
+    )
+    client.log_metric(trial.info.run_id, "confirmed_alpha_lo", -2.5)
+    proc = cli(["report", "seeded"], seeded, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    remade = client.get_run(trial.info.run_id).data.metrics
+    assert remade["confirmed_alpha_lo"] == pytest.approx(metrics["alpha_lo"])
     # The search's record is the search's: Optuna holds the one searched trial only.
     study = optuna.load_study(
         study_name="seeded", storage=f"sqlite:///{seeded}/studies/seeded/optuna.db"

@@ -98,6 +98,10 @@ def test_report_prints_pareto_table_and_writes_figures(finished_study):
     header = rows[0].split(",")
     n_tail = [row.split(",")[header.index("n_tail")] for row in rows[1:]]
     assert all(v.isdigit() for v in n_tail if v), n_tail
+    # Every searched architecture choice has its column, the output bound included.
+    for column in ("stages", "filters", "inverse_mode", "bound", "bonds"):
+        values = [row.split(",")[header.index(column)] for row in rows[1:]]
+        assert all(values), (column, values)
     for name in ("accuracy_vs_alpha.png", "robustness_vs_alpha.png", "trials.csv"):
         assert (cwd / "studies" / "tiny" / "report" / name).stat().st_size > 0
 

@@ -35,8 +35,17 @@ def test_seeds_give_mean_standard_error_interval_and_every_seed():
     alphas = np.array([16.9, 6.2, 8.7])
     assert out["n_seeds"] == 3 and out["alpha"] == pytest.approx(alphas.mean())
     assert out["alpha_se"] == pytest.approx(alphas.std(ddof=1) / math.sqrt(3))
-    # The configuration's interval is over seeds (t, 2 dof), not the seeds' bootstrap intervals.
-    assert out["alpha_lo"] == pytest.approx(alphas.mean() - 4.303 * out["alpha_se"], rel=1e-3)
+    # The configuration's interval is over seeds (t, 2 dof), not the seeds' bootstrap intervals:
+    # on log(α − 1) for α, which is bounded below; plain t for skill, which is not.
+    logs = np.log(alphas - 1)
+    half = 4.303 * logs.std(ddof=1) / math.sqrt(3)
+    assert out["alpha_lo"] == pytest.approx(1 + math.exp(logs.mean() - half), rel=1e-3)
+    assert out["alpha_hi"] == pytest.approx(1 + math.exp(logs.mean() + half), rel=1e-3)
+    assert 1 < out["alpha_lo"] < out["alpha"] < out["alpha_hi"]
+    skills = np.array([0.437, 0.404, 0.421])
+    assert out["validated_skill_lo"] == pytest.approx(
+        skills.mean() - 4.303 * skills.std(ddof=1) / math.sqrt(3), rel=1e-3
+    )
     assert {f"seed{s}/alpha" for s in range(3)} <= set(out)
     assert out["seed1/alpha"] == 6.2 and out["seed1/alpha_lo"] == 5.2
     assert set(SUMMARISED) >= {"alpha", "validated_skill"} and "validated_skill_se" in out
