@@ -87,9 +87,12 @@ def importances(
         return {}, len(usable)
     view = optuna.create_study(directions=study.directions)
     view.add_trials(usable)
-    # A parameter with one choice (a fixed symmetry, refine steps) explains nothing by construction:
-    # left out rather than listed at 0.
-    varied = sorted({p for t in usable for p, d in t.distributions.items() if not d.single()})
+    # fANOVA's parameters: those every usable trial has (optuna's own default; a conditional one,
+    # such as the third stage's filters, would silently drop every trial without it), less those
+    # with one choice (a fixed symmetry, refine steps): they explain nothing by construction and
+    # are left out rather than listed at 0.
+    shared = set.intersection(*(set(t.distributions) for t in usable))
+    varied = [p for p, d in usable[0].distributions.items() if p in shared and not d.single()]
     out = {}
     for k, objective in enumerate(objectives):
         evaluator = FanovaImportanceEvaluator(seed=0)

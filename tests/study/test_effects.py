@@ -42,7 +42,8 @@ def test_several_configurations_a_side_resolve_a_clear_effect_and_not_a_noisy_on
 
 
 def test_importance_names_the_parameter_that_moves_the_objective_and_skips_fixed_ones(tmp_path):
-    # Known answer: the objective is x² plus a little from y; z has one choice.
+    # Known answer: the objective is x² plus a little from y; z has one choice; w is conditional
+    # (like a third stage's filters), and asking fANOVA for it would drop every trial without it.
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -53,6 +54,8 @@ def test_importance_names_the_parameter_that_moves_the_objective_and_skips_fixed
         x = trial.suggest_float("x", -1.0, 1.0)
         y = trial.suggest_float("y", -1.0, 1.0)
         trial.suggest_categorical("z", ["none"])
+        if x > 0.5:
+            trial.suggest_int("w", 1, 3)
         return x * x + 0.01 * y
 
     study.optimize(objective, n_trials=3)
