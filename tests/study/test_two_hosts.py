@@ -168,9 +168,21 @@ class TwoHosts:
         return cli([*args, "--address", self.address], self.cwd, **auth, **kwargs)
 
 
+def _remove_leftovers() -> None:
+    """Namespaces of an earlier run of these tests that was killed before its clean-up (nothing
+    runs in them any more), and their host ends: gone, so no leftover address can collide."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for ns in (line.split()[0] for line in listed.splitlines() if line.startswith("sf-w-")):
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+        if pids.returncode == 0 and not pids.stdout.strip():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            subprocess.run(["ip", "link", "del", f"sfh{ns[len('sf-w-') :]}"], capture_output=True)
+
+
 def _hosts(tmp_path: Path, *, share: bool):
     if os.geteuid() != 0 or not _netns_works():
         pytest.skip("needs root with ip netns and unshare (CI has both)")
+    _remove_leftovers()
     (tmp_path / "studies").mkdir()
     hosts = TwoHosts(tmp_path, share=share)
     try:
