@@ -14,6 +14,11 @@ study can tell it from seed noise.
   :data:`MIN_LEVEL_TRIALS` trials (one configuration a side differs in every other sampled
   parameter too: its seeds say how far apart two configurations are, not what this parameter
   does; the interval is still shown) or shows no spread of its own.
+* **Slopes** for every continuous parameter (L2 scale, learning rate, dropout): the least-squares
+  slope of the objective's trial means on the parameter (per decade for those searched on a log
+  scale), with the same two-level bootstrap (:func:`analysis.slope_interval`); *too few to tell*
+  under :data:`MIN_SLOPE_TRIALS` trials. A slope is a straight line through what may be a curve:
+  *within noise* says no monotone trend was resolved, not that the parameter does nothing.
   Several pairs and objectives are tested at once: read a lone "resolved" at 95 % with that in mind.
 """
 
@@ -25,10 +30,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Effect", "importances", "level_effects", "seed_values", "MIN_IMPORTANCE_TRIALS"]
+__all__ = [
+    "Effect",
+    "importances",
+    "level_effects",
+    "slope_effects",
+    "seed_values",
+    "MIN_IMPORTANCE_TRIALS",
+]
 
 MIN_IMPORTANCE_TRIALS = 4  # fANOVA on fewer trials is a random forest of noise
 MIN_LEVEL_TRIALS = 2  # configurations a level needs before a difference is the parameter's
+MIN_SLOPE_TRIALS = 4  # configurations a slope needs (three points draw almost any line)
+PER_DECADE, PER_UNIT = "slope per decade", "slope per unit"
 
 
 @dataclass(frozen=True)
@@ -49,8 +63,14 @@ class Effect:
     values_b: int
 
     def line(self) -> str:
-        """``stages 2 − 1: alpha −3.1 [−6.0, −0.4] resolved (4 vs 3 trials, 12 vs 3 seeds)``."""
+        """``stages 2 − 1: alpha −3.1 [−6.0, −0.4] resolved (4 vs 3 trials, 12 vs 3 seeds)``, or
+        for a slope ``l2 slope per decade: alpha +1.2 [+0.3, +2.0] resolved (11 trials, …)``."""
         interval = f"[{self.low:+.3g}, {self.high:+.3g}]" if math.isfinite(self.low) else "[—]"
+        if self.level_a in (PER_DECADE, PER_UNIT):
+            return (
+                f"{self.param} {self.level_a}: {self.objective} {self.difference:+.3g} "
+                f"{interval} {self.verdict} ({self.trials_a} trials, {self.values_a} seed runs)"
+            )
         return (
             f"{self.param} {self.level_a} − {self.level_b}: {self.objective} "
             f"{self.difference:+.3g} {interval} {self.verdict} ({self.trials_a} vs "
@@ -165,4 +185,50 @@ def level_effects(
                         sum(len(g) for g in groups[1]),
                     )
                 )
+    return effects
+
+
+def slope_effects(
+    rows: list[dict],
+    params: dict[str, bool],
+    objectives: list[str],
+    confirmations: dict[str, list[dict]],
+    *,
+    seed: int = 0,
+) -> list[Effect]:
+    """The slope of every objective on every continuous parameter in ``params`` (name → searched
+    on a log scale); ``rows`` and ``confirmations`` as for :func:`level_effects`."""
+    from analysis.uncertainty import TOO_FEW, slope_interval
+
+    effects = []
+    for param, log in params.items():
+        for objective in objectives:
+            points = [
+                (r["params"][param], seed_values(r, objective, confirmations.get(r["trial"], [])))
+                for r in rows
+                if isinstance(r["params"].get(param), (int, float))
+            ]
+            points = [(x, v) for x, v in points if v and (x > 0 or not log)]
+            if not points:
+                continue
+            x = [math.log10(x) if log else x for x, _ in points]
+            slope, interval = slope_interval(x, [v for _, v in points], seed=seed)
+            verdict = interval.verdict if len(points) >= MIN_SLOPE_TRIALS else TOO_FEW
+            n_values = sum(len(v) for _, v in points)
+            effects.append(
+                Effect(
+                    param,
+                    objective,
+                    PER_DECADE if log else PER_UNIT,
+                    "",
+                    slope,
+                    interval.low,
+                    interval.high,
+                    verdict,
+                    len(points),
+                    0,
+                    n_values,
+                    0,
+                )
+            )
     return effects

@@ -349,12 +349,12 @@ def _write_csv(path: Path, rows, done, front, overlaps) -> None:
 
 def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: list[str]):
     """(level differences, fANOVA importances per objective, trials behind them) of the search."""
-    from study.effects import importances, level_effects
+    from study.effects import importances, level_effects, slope_effects
     from study.tracking import CONFIRMS_TAG
 
     try:
         ranked, n_trials = importances(info.dir, info.name, objectives)
-        params, levels = _searched(info)
+        params, levels, continuous = _searched(info)
     except (KeyError, FileNotFoundError, RuntimeError, ValueError):  # no Optuna study (yet)
         return [], {}, 0
     finished = []
@@ -366,12 +366,15 @@ def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: li
         confirms = run.data.tags.get(CONFIRMS_TAG)
         if confirms and run.info.status == "FINISHED":
             confirmations.setdefault(confirms, []).append(dict(run.data.metrics))
-    return level_effects(finished, levels, objectives, confirmations), ranked, n_trials
+    effects = level_effects(finished, levels, objectives, confirmations)
+    effects += slope_effects(finished, continuous, objectives, confirmations)
+    return effects, ranked, n_trials
 
 
-def _searched(info: StudyInfo) -> tuple[dict[str, dict], list[str]]:
+def _searched(info: StudyInfo) -> tuple[dict[str, dict], list[str], dict[str, bool]]:
     """(Tune trial id → Optuna parameters of every COMPLETE search trial, the parameters with
-    levels: categorical or integer ones, in the order the space samples them)."""
+    levels: categorical or integer ones, in the order the space samples them, the continuous
+    ones → whether they are searched on a log scale)."""
     import optuna
 
     storage = f"sqlite:///{info.dir / 'optuna.db'}"
@@ -381,12 +384,14 @@ def _searched(info: StudyInfo) -> tuple[dict[str, dict], list[str]]:
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     params = {t.user_attrs.get("tune_trial_id"): dict(t.params) for t in complete}
     levelled = (optuna.distributions.CategoricalDistribution, optuna.distributions.IntDistribution)
-    names = []
+    names, continuous = [], {}
     for t in complete:
         for name, dist in t.distributions.items():
             if isinstance(dist, levelled) and name not in names:
                 names.append(name)
-    return params, names
+            elif isinstance(dist, optuna.distributions.FloatDistribution) and not dist.single():
+                continuous[name] = dist.log
+    return params, names, continuous
 
 
 def _write_effects(out: Path, effects, ranked: dict, n_trials: int) -> None:

@@ -172,8 +172,9 @@ def print_effects(effects, ranked: dict, n_trials: int, objectives: list[str]) -
     resolved = [e for e in effects if e.verdict == "resolved"]
     counts = {v: sum(e.verdict == v for e in effects) for v in ("resolved", "within noise")}
     _say(
-        f"level differences: {counts['resolved']} resolved, {counts['within noise']} within "
-        f"noise, {len(effects) - sum(counts.values())} too few to tell (report/effects.csv)"
+        f"level differences and slopes: {counts['resolved']} resolved, {counts['within noise']} "
+        f"within noise, {len(effects) - sum(counts.values())} too few to tell "
+        "(report/effects.csv)"
     )
     for effect in resolved[:8]:
         _say(f"  {effect.line()}")

@@ -14,6 +14,7 @@ from analysis.uncertainty import (
     difference_interval,
     gain_interval,
     seed_interval,
+    slope_interval,
 )
 
 ALPHA = 3.5
@@ -138,3 +139,18 @@ def test_the_reference_preset_attacks_enough_pairs_to_see_the_papers_robustness(
         for k in range(100)
     ]
     assert pairs >= 8 and np.mean(above) >= 0.98
+
+
+def test_slope_interval_covers_a_known_slope_and_needs_distinct_trials():
+    # Known answer: trial means on a line of slope 2 in log10(L2), seeds scattered around them.
+    rng = np.random.default_rng(5)
+    hits = []
+    for k in range(200):
+        x = rng.uniform(-5, -1, size=16)
+        groups = [2.0 * xi + rng.normal(0, 1.0) + rng.normal(0, 0.5, size=2) for xi in x]
+        slope, interval = slope_interval(x, groups, n_boot=500, seed=k)
+        hits.append(interval.low <= 2.0 <= interval.high)
+    assert 0.88 <= np.mean(hits) <= 0.99, np.mean(hits)
+    assert slope_interval([1.0, 1.0, 1.0], [[1.0], [2.0], [3.0]])[1].made is False
+    slope, interval = slope_interval([1.0, 2.0], [[1.0], [3.0]])
+    assert slope == pytest.approx(2.0) and not interval.made  # two points: a line, no spread

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from optuna.samplers import RandomSampler
 
-from study.effects import importances, level_effects
+from study.effects import importances, level_effects, slope_effects
 
 
 def _row(trial: str, stages: int, alphas: list[float]) -> dict:
@@ -64,3 +65,20 @@ def test_importance_names_the_parameter_that_moves_the_objective_and_skips_fixed
     ranked, n = importances(tmp_path, "known", ["f"])
     assert n == 40 and set(ranked["f"]) == {"x", "y"}
     assert ranked["f"]["x"] > 0.9 > 0.1 > ranked["f"]["y"]
+
+
+def test_a_slope_is_per_decade_on_a_log_parameter_and_needs_four_trials():
+    rng = np.random.default_rng(2)
+    l2 = 10.0 ** rng.uniform(-5, -1, size=10)
+    rows = [
+        {"trial": f"t{i}", "params": {"l2": v}, "seed0/alpha": 8.0 + 3.0 * np.log10(v)}
+        for i, v in enumerate(l2)
+    ]
+    for row in rows:
+        row["seed1/alpha"] = row["seed0/alpha"] + rng.normal(0, 0.3)
+    (effect,) = slope_effects(rows, {"l2": True}, ["alpha"], {})
+    assert effect.level_a == "slope per decade" and effect.difference == pytest.approx(3.0, abs=0.2)
+    assert effect.verdict == "resolved" and effect.trials_a == 10 and effect.values_a == 20
+    assert effect.line().startswith("l2 slope per decade: alpha +2.99 [+2.9")
+    (few,) = slope_effects(rows[:3], {"l2": True}, ["alpha"], {})
+    assert few.verdict == "too few to tell"
