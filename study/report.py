@@ -94,7 +94,9 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
 # Searched parameters the report reads from each trial run, as Optuna sampled them (the trial logs
 # each one as the param ``search.<name>``; study.search.PARAM_KEYS maps them onto the config).
 NUMERIC_PARAMS = ("l2", "fc", "dropout", "lr", "batch_size")
-LOG_AXES = frozenset({"l2", "lr"})  # searched on a log scale, drawn on one
+# Drawn on a log scale: parameters searched on one, and α, whose seed intervals are made on
+# log(α − 1) and run long upwards.
+LOG_AXES = frozenset({"l2", "lr", "alpha"})
 CATEGORICAL = frozenset({"stages", "fc", "batch_size"})
 PAPER_ALPHA = 3.79  # Yu, Piao & Park: Δr exponent of generated structures (3 pooling stages)
 LABELS = {
@@ -119,6 +121,7 @@ def _figure(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     xs = np.array([r.get(x, np.nan) for r in rows], dtype=float)
@@ -155,6 +158,7 @@ def _figure(
             fontsize=7,
             color="0.3",
         )
+    _confirmed_overlay(ax, rows, x, y, xs, ys)
     if front_axes and front.any():
         order = np.argsort(xs[front])
         ax.plot(
@@ -171,14 +175,20 @@ def _figure(
         ax.axvline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
     if y == "alpha":
         ax.axhline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
-    if x in LOG_AXES:
-        ax.set_xscale("log")
+    for name, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+        if name in LOG_AXES:  # ticks read as numbers (2, 5, 10, 1e-05), not 2×10⁰
+            scale("log")
+            axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     if x in CATEGORICAL:
         ax.set_xticks(distinct, [f"{v:g}" for v in distinct])
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     ax.set_title(
-        f"{len(rows)} finished trials (collapsed left out); bars: 95 % intervals", fontsize=10
+        f"{len(rows)} finished trials (collapsed left out); bars: 95 % intervals\n"
+        "search: over structures or attacked pairs (one seed); ◇ confirmed: over fresh seeds",
+        fontsize=9,
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
@@ -186,6 +196,41 @@ def _figure(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _confirmed_overlay(ax, rows: list[dict], x: str, y: str, xs, ys) -> None:
+    """Each confirmed trial's mean over its fresh seeds (◇, with the seeds' interval), joined to
+    its search point: the error bar that tells seed noise from architecture."""
+    drawn = False
+    for r, px, py in zip(rows, xs, ys, strict=True):
+        if not math.isfinite(r.get("confirmed_n_seeds", math.nan)):
+            continue
+        centre, bars = [], []
+        for metric, search in ((x, px), (y, py)):
+            value = r.get(f"confirmed_{metric}", math.nan)
+            if not math.isfinite(value):  # a parameter (depth, L2): the same configuration
+                centre.append(search), bars.append(None)
+                continue
+            low, high = interval(r, metric, confirmed=True)
+            centre.append(value)
+            bars.append([[max(value - low, 0.0)], [max(high - value, 0.0)]])
+        ax.plot([px, centre[0]], [py, centre[1]], color="0.55", lw=0.8, zorder=2)
+        ax.errorbar(
+            [centre[0]],
+            [centre[1]],
+            xerr=bars[0],
+            yerr=bars[1],
+            fmt="D",
+            ms=7,
+            mfc="none",
+            mec="black",
+            ecolor="black",
+            elinewidth=1.4,
+            capsize=3,
+            zorder=5,
+            label=None if drawn else "confirmed: mean of fresh seeds",
+        )
+        drawn = True
 
 
 def _errors(rows: list[dict], metric: str, centres: np.ndarray) -> np.ndarray | None:
