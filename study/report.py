@@ -338,6 +338,7 @@ def report(name_or_dir: str) -> Path:
 
 CSV_EXTRA = (  # beside COLUMNS: spreads, intervals, seeds, confirmations
     "net_validated_accuracy",
+    "tail_out_of_range",
     "n_seeds",
     "validated_skill_se",
     "alpha_se",

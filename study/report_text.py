@@ -48,6 +48,11 @@ def _say(text: str, indent: str = "    ") -> None:
 
 
 SHORT_VERDICT = {"too short to tell": "too short", "": "no fit"}
+OFF_RANGE = 0.5  # share of the tail beyond the training range above which the report marks α
+
+
+def _off_range(row: dict) -> bool:
+    return row.get("tail_out_of_range", 0.0) > OFF_RANGE
 
 
 def _architecture(row: dict) -> str:
@@ -115,6 +120,8 @@ def print_table(name, rows, done, front, objectives, modes, overlaps) -> None:
             r.get("robustness_gain", math.nan), *interval(r, "robustness_gain", confirmed=False), 2
         )
         verdict = SHORT_VERDICT.get(r.get("alpha_verdict", ""), r.get("alpha_verdict", ""))
+        if _off_range(r):
+            verdict = f"{verdict}*"
         line = (
             f"{mark}{r['trial'][-8:]:<10}{_architecture(r)[:19]:<20}{r['inverse_mode'][:9]:<10}"
             f"{r.get('validated_accuracy', math.nan):>7.3f}  {_skill(r):<13}{alpha[:21]:<22}"
@@ -126,6 +133,14 @@ def print_table(name, rows, done, front, objectives, modes, overlaps) -> None:
             f"{a[-8:]} ~ {', '.join(b[-8:] for b in bs)}" for a, bs in overlaps.items()
         )
         _say(f"~ intervals overlap on every objective, not told apart: {pairs}")
+    off = [r for r in done if _off_range(r)]
+    if off:
+        shares = ", ".join(f"{r['trial'][-8:]} {r['tail_out_of_range']:.0%}" for r in off)
+        _say(
+            "*: most of the fitted tail's atoms lie beyond the training range, where the forward "
+            f"net never saw a structure and Eq. 5 never makes one ({shares}); read that α as "
+            "atoms flung out, not as a validated tail"
+        )
     refined = [r for r in done if r.get("refine_steps")]
     if refined:
         own = ", ".join(

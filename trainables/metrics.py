@@ -31,6 +31,7 @@ EXTRA_METRICS = (
     "w_avg_correlation",
     "max_abs_displacement",
     "out_of_range_fraction",
+    "tail_out_of_range",  # share of the fitted Δr tail's atoms beyond the training range
     "forward_fc_active",
     "forward_input_gradient",
     "design_spread",

@@ -102,3 +102,18 @@ def test_refined_designs_are_marked_and_the_nets_own_accuracy_shown(tmp_path, ca
     assert "the net's own designs validated b 0.931" in flat
     plain_line = next(row for row in printed.splitlines() if row[2:].startswith("a "))
     assert " r" not in plain_line.split()[1:3], plain_line
+
+
+def test_a_tail_mostly_beyond_the_training_range_is_marked(tmp_path, capsys):
+    # Rule: a heavy verdict resting on atoms flung out of the training range is not read as a
+    # tail: the report marks it and says how much of the tail lies out there.
+    flung = {"validated_skill": 0.4, "alpha": 2.4, "collapsed": 0.0, "tail_out_of_range": 0.81}
+    inside = {"validated_skill": 0.3, "alpha": 8.0, "collapsed": 0.0, "tail_out_of_range": 0.0}
+    heavy = {"scalefree.alpha_verdict": "heavy"}
+    directory = _study(tmp_path, {"flung": (flung, heavy), "inside": (inside, heavy)})
+    out = report(directory)
+    printed = capsys.readouterr().out
+    assert printed.count("heavy*") == 1 and "flung 81%" in printed and "inside 0%" not in printed
+    with open(out / "trials.csv") as fh:
+        rows = {r["trial"]: r for r in csv.DictReader(fh)}
+    assert rows["flung"]["tail_out_of_range"] == "0.81"

@@ -84,3 +84,20 @@ def test_refinement_through_the_true_hamiltonian_brings_designs_closer_to_their_
     assert after > before + 0.01, (before, after)
     np.testing.assert_array_equal(refined.net_displacements, start)
     assert refine(designs, steps=0, lr=5e-3, a=1.1454, broadening=1e-2) is designs
+
+
+def test_a_tail_made_of_atoms_beyond_the_training_range_is_measured_as_such():
+    # Known answer: in-range Gaussian displacements, plus 400 atoms flung out along x with a
+    # Pareto(α=2.5) length from 2 lattice periods. With the training range at 1.2 the fitted
+    # tail is those atoms; with a range that holds them, none of it is beyond.
+    from trainables.score import power_law_metrics
+
+    rng = np.random.default_rng(0)
+    d = rng.normal(0.0, 0.15, size=(64, 2, 16, 16))
+    flat = d.reshape(64, 2, -1)
+    structure, atom = rng.integers(0, 64, 400), rng.integers(0, 256, 400)
+    flat[structure, 0, atom] = 2.0 * (1 - rng.random(400)) ** (-1 / 1.5)
+    off = power_law_metrics(d, training_max=1.2)
+    assert off["xmin"] >= 1.2 and off["tail_out_of_range"] > 0.95, off
+    assert power_law_metrics(d, training_max=1e6)["tail_out_of_range"] == 0.0
+    assert "tail_out_of_range" not in power_law_metrics(d)
