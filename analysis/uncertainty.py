@@ -154,7 +154,11 @@ def gain_interval(
 
 
 def seed_interval(
-    values: np.ndarray, *, confidence: float = CONFIDENCE, lower: float | None = None
+    values: np.ndarray,
+    *,
+    confidence: float = CONFIDENCE,
+    lower: float | None = None,
+    log: bool = True,
 ) -> Interval:
     """t interval over a configuration's per-seed values (NaN under 2 finite seeds).
 
@@ -165,14 +169,16 @@ def seed_interval(
     ``lower``. Why: α over seeds is skewed (6.2, 8.7, 16.9 for one architecture) and three seeds
     give t(0.975, 2) = 4.3, so the plain t interval ran below 0 for two confirmed configurations.
     A bootstrap over 3 seeds has 10 distinct resamples and covers far less than it says. A value
-    at or below the bound (an exact 0) falls back to the plain interval, cut at the bound."""
+    at or below the bound (an exact 0) falls back to the plain interval, cut at the bound, as
+    does ``log=False``: for a metric whose values sit near its bound (|α − target| near 0), where
+    the log would blow the upper end up."""
     confidence = _check_confidence(confidence)
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
     if x.size < 2:
         return _none(int(x.size), confidence)
     t = stats.t.ppf(0.5 + confidence / 2, x.size - 1)
-    if lower is not None and np.all(x > lower):
+    if lower is not None and log and np.all(x > lower):
         logs = np.log(x - lower)
         half = t * logs.std(ddof=1) / math.sqrt(x.size)
         low, high = (lower + math.exp(logs.mean() + s) for s in (-half, half))
@@ -267,7 +273,9 @@ def slope_interval(
     xs, yb = x[picks], seed_means[picks, np.arange(n_boot)[:, None]]
     xc = xs - xs.mean(axis=1, keepdims=True)
     var = (xc**2).sum(axis=1)
-    ok = var > 0
+    ok = np.ptp(xs, axis=1) > 0  # not var > 0: one trial drawn k times leaves rounding noise
+    if not ok.any():
+        return slope, _none(k, confidence)
     boot = (xc[ok] * (yb[ok] - yb[ok].mean(axis=1, keepdims=True))).sum(axis=1) / var[ok]
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(boot, [tail, 100 - tail])

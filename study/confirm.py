@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 
@@ -152,8 +153,12 @@ def confirmed_values(metrics: dict, summarised: tuple[str, ...]) -> dict[str, fl
     return values
 
 
-def _same(a: float | None, b: float) -> bool:
-    return a is not None and (a == b or (a != a and b != b))  # NaN equals NaN here
+def _same(stored: float | None, value: float) -> bool:
+    """Whether a logged metric already holds ``value``. Non-finite values are never logged
+    (:meth:`study.tracking.Tracker.log_metrics`), so for those "missing" is "the same"."""
+    if not math.isfinite(value):
+        return stored is None or not math.isfinite(stored)
+    return stored == value
 
 
 def link(info, tracker, summarised: tuple[str, ...]) -> int:

@@ -107,12 +107,17 @@ def importances(
         return {}, len(usable)
     view = optuna.create_study(directions=study.directions)
     view.add_trials(usable)
-    # fANOVA's parameters: those every usable trial has (optuna's own default; a conditional one,
-    # such as the third stage's filters, would silently drop every trial without it), less those
-    # with one choice (a fixed symmetry, refine steps): they explain nothing by construction and
-    # are left out rather than listed at 0.
-    shared = set.intersection(*(set(t.distributions) for t in usable))
-    varied = [p for p, d in usable[0].distributions.items() if p in shared and not d.single()]
+    # fANOVA's parameters: those every usable trial has with one and the same distribution
+    # (optuna's own rule with its default; a conditional one, such as the third stage's filters,
+    # would silently drop every trial without it, and a range edited between trials makes optuna
+    # refuse), less those with one choice (a fixed symmetry, refine steps): they explain nothing
+    # by construction and are left out rather than listed at 0.
+    first = usable[0].distributions
+    varied = [
+        p
+        for p, d in first.items()
+        if not d.single() and all(t.distributions.get(p) == d for t in usable)
+    ]
     out = {}
     for k, objective in enumerate(objectives):
         evaluator = FanovaImportanceEvaluator(seed=0)

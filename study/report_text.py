@@ -121,7 +121,7 @@ def print_table(name, rows, done, front, objectives, modes, overlaps) -> None:
         )
         verdict = SHORT_VERDICT.get(r.get("alpha_verdict", ""), r.get("alpha_verdict", ""))
         if _off_range(r):
-            verdict = f"{verdict}*"
+            verdict = f"{verdict[:9]}†"
         line = (
             f"{mark}{r['trial'][-8:]:<10}{_architecture(r)[:19]:<20}{r['inverse_mode'][:9]:<10}"
             f"{r.get('validated_accuracy', math.nan):>7.3f}  {_skill(r):<13}{alpha[:21]:<22}"
@@ -137,7 +137,7 @@ def print_table(name, rows, done, front, objectives, modes, overlaps) -> None:
     if off:
         shares = ", ".join(f"{r['trial'][-8:]} {r['tail_out_of_range']:.0%}" for r in off)
         _say(
-            "*: most of the fitted tail's atoms lie beyond the training range, where the forward "
+            "†: most of the fitted tail's atoms lie beyond the training range, where the forward "
             f"net never saw a structure and Eq. 5 never makes one ({shares}); read that α as "
             "atoms flung out, not as a validated tail"
         )

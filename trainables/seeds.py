@@ -7,7 +7,8 @@ reports, for every numeric final metric, the mean over its seeds under the metri
 Optuna optimises and the report compares), every seed's own value as ``seed<s>/<metric>``, and for
 the metrics a study reads (:data:`SUMMARISED`) the standard error over seeds (``<metric>_se``) and
 the 95 % t interval over seeds (``<metric>_lo``/``_hi``; for the metrics bounded below,
-:data:`BOUNDS`, on log(value − bound), so that α's interval stays above 1: see
+:data:`BOUNDS`, on log(value − bound), so that α's interval stays above 1; cut at the bound for
+:data:`FLOORS`: see
 :func:`analysis.seed_interval`). One seed is reported as it is: there the
 ``alpha_lo``/``_hi`` and ``robustness_gain_lo``/``_hi`` of :mod:`trainables.score` are bootstrap
 intervals over structures and attacked pairs, which show sampling noise but not seed noise.
@@ -20,7 +21,7 @@ from collections import Counter
 
 import numpy as np
 
-__all__ = ["SUMMARISED", "BOUNDS", "seed_prefix", "summarise", "combine"]
+__all__ = ["SUMMARISED", "BOUNDS", "FLOORS", "seed_prefix", "summarise", "combine"]
 
 INTERVAL = ("compute_start", "compute_end")  # the configuration's, not a metric per seed
 
@@ -43,10 +44,12 @@ SUMMARISED = (
 BOUNDS = {
     "alpha": 1.0,  # a normalisable power-law density needs α > 1
     "weight_alpha": 1.0,
-    "alpha_error": 0.0,
     "tail_decades": 0.0,
     "robustness_gain": 0.0,
 }
+# Bounded, but its values sit near the bound (|α − target| of a good trial is near 0), where a log
+# interval's upper end blows up: the plain t interval, cut at the bound.
+FLOORS = {"alpha_error": 0.0}
 
 
 def summarise(key: str, values) -> dict[str, float]:
@@ -56,7 +59,10 @@ def summarise(key: str, values) -> dict[str, float]:
 
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
-    interval = seed_interval(x, lower=BOUNDS.get(key))
+    if key in FLOORS:
+        interval = seed_interval(x, lower=FLOORS[key], log=False)
+    else:
+        interval = seed_interval(x, lower=BOUNDS.get(key))
     se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
     return {f"{key}_se": se, f"{key}_lo": interval.low, f"{key}_hi": interval.high}
 

@@ -154,3 +154,6 @@ def test_slope_interval_covers_a_known_slope_and_needs_distinct_trials():
     assert slope_interval([1.0, 1.0, 1.0], [[1.0], [2.0], [3.0]])[1].made is False
     slope, interval = slope_interval([1.0, 2.0], [[1.0], [3.0]])
     assert slope == pytest.approx(2.0) and not interval.made  # two points: a line, no spread
+    # A replicate that drew one trial three times has no slope, not a rounding-noise one.
+    slope, interval = slope_interval([0.1, 0.4, 0.7], [[0.0], [1.0], [2.0]], seed=0)
+    assert interval.low == pytest.approx(slope) == pytest.approx(interval.high)

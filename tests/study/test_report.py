@@ -113,7 +113,7 @@ def test_a_tail_mostly_beyond_the_training_range_is_marked(tmp_path, capsys):
     directory = _study(tmp_path, {"flung": (flung, heavy), "inside": (inside, heavy)})
     out = report(directory)
     printed = capsys.readouterr().out
-    assert printed.count("heavy*") == 1 and "flung 81%" in printed and "inside 0%" not in printed
+    assert printed.count("heavy†") == 1 and "flung 81%" in printed and "inside 0%" not in printed
     with open(out / "trials.csv") as fh:
         rows = {r["trial"]: r for r in csv.DictReader(fh)}
     assert rows["flung"]["tail_out_of_range"] == "0.81"

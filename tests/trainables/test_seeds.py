@@ -42,6 +42,11 @@ def test_seeds_give_mean_standard_error_interval_and_every_seed():
     assert out["alpha_lo"] == pytest.approx(1 + math.exp(logs.mean() - half), rel=1e-3)
     assert out["alpha_hi"] == pytest.approx(1 + math.exp(logs.mean() + half), rel=1e-3)
     assert 1 < out["alpha_lo"] < out["alpha"] < out["alpha_hi"]
+    # |α − target| sits near its bound 0: plain t, cut at 0 (a log interval would explode).
+    near = combine({s: {"alpha_error": e} for s, e in enumerate((0.1, 0.2, 2.5))})
+    half = 4.303 * np.std([0.1, 0.2, 2.5], ddof=1) / math.sqrt(3)
+    assert near["alpha_error_lo"] == 0.0
+    assert near["alpha_error_hi"] == pytest.approx(np.mean([0.1, 0.2, 2.5]) + half, rel=1e-3)
     skills = np.array([0.437, 0.404, 0.421])
     assert out["validated_skill_lo"] == pytest.approx(
         skills.mean() - 4.303 * skills.std(ddof=1) / math.sqrt(3), rel=1e-3
