@@ -12,14 +12,15 @@
   values; for a metric bounded below (α > 1, a gain > 0) the t interval on log(value − bound),
   back-transformed, so that it never leaves the metric's range (see the function).
 * :func:`difference_interval`: the difference of two groups' means (levels of a searched
-  parameter) when each group holds trials and each trial its seeds: a two-level (trials, then
-  seeds within trials) bootstrap, since neither seeds nor trials alone are the unit of evidence.
-  ``scipy.stats.bootstrap`` resamples one level only, hence the few lines of our own.
+  parameter) when each group holds trials and each trial its seeds: Welch's t interval on the
+  trials' means (the trial is the unit; its seeds make its mean). A bootstrap over trials
+  undercovers badly at the 2–4 trials a level has (see the function).
 * :func:`slope_interval`: the least-squares slope of an objective on a continuous searched
-  parameter (L2, learning rate, dropout) over trials, with the same two-level bootstrap.
+  parameter (L2, learning rate, dropout) over the trials' means, with its t interval.
 
-All intervals are percentile bootstrap or t intervals at :data:`CONFIDENCE`; the single-level ones
-use ``scipy.stats.bootstrap``. An interval that cannot be made (too few units) is NaN, not narrow.
+All intervals are at :data:`CONFIDENCE`: percentile bootstraps (``scipy.stats.bootstrap``) where
+there are many units (structures, attacked pairs), t intervals where there are few (seeds,
+trials). An interval that cannot be made (too few units) is NaN, not narrow.
 """
 
 from __future__ import annotations
@@ -198,85 +199,53 @@ def _clean(groups: list) -> list[np.ndarray]:
     return out
 
 
-def _seed_resampled(groups: list[np.ndarray], n_boot: int, rng: np.random.Generator):
-    """(k, n_boot): trial i's mean over its seeds resampled with replacement, in replicate b. Each
-    trial's resamples are drawn for every replicate at once (vectorised: ~100× the Python loop)."""
-    return np.stack(
-        [g[rng.integers(0, g.size, size=(n_boot, g.size))].mean(axis=1) for g in groups]
-    )
-
-
-def _resampled_means(groups: list[np.ndarray], n_boot: int, rng: np.random.Generator):
-    """(n_boot,) means of a two-level resample: trials with replacement, then each chosen trial's
-    seeds with replacement; every trial weighs equally whatever its number of seeds."""
-    k = len(groups)
-    seed_means = _seed_resampled(groups, n_boot, rng)
-    picks = rng.integers(0, k, size=(n_boot, k))  # (n_boot, k) trials of each replicate
-    return seed_means[picks, np.arange(n_boot)[:, None]].mean(axis=1)
+def _trial_means(groups: list) -> np.ndarray:
+    """Each trial's mean over its (finite) seed values; trials without one are left out."""
+    return np.array([g.mean() for g in _clean(groups)])
 
 
 def difference_interval(
-    a: list,
-    b: list,
-    *,
-    n_boot: int = 2000,
-    seed: int | np.random.SeedSequence = 0,
-    confidence: float = CONFIDENCE,
+    a: list, b: list, *, confidence: float = CONFIDENCE
 ) -> tuple[float, Interval]:
-    """(mean(a) − mean(b), its interval) for two groups of trials, each trial a list of its seeds'
-    values; each group's mean weighs its trials equally. The interval is NaN unless both groups
-    show their own spread: two trials or more, or one trial with two seeds or more (one value
-    alone would count as known exactly and make the interval too narrow)."""
-    n_boot = check_int("n_boot", n_boot, 1)
+    """(mean(a) − mean(b), its Welch t interval) for two groups of trials, each trial a list of
+    its seeds' values. The unit is the trial: its mean over its seeds carries the seed noise, and
+    each group's mean weighs its trials equally. NaN interval unless both groups have two trials.
+
+    Why not a bootstrap over trials (and seeds within them), as before: at the sizes a study has
+    (2–4 trials a level) it covered a null difference 69 %, 80 % and 86 % of the time for a
+    nominal 95 % (normal data, 400 draws each), so "resolved" was claimed far too often. Welch's
+    interval covered 98.5 %, 96.5 % and 97.5 % there (``tests/analysis/test_uncertainty.py``)."""
     confidence = _check_confidence(confidence)
-    ga, gb = _clean(a), _clean(b)
-    n = len(ga) + len(gb)
-    if not ga or not gb:
+    ma, mb = _trial_means(a), _trial_means(b)
+    n = ma.size + mb.size
+    if not ma.size or not mb.size:
         return math.nan, _none(n, confidence)
-    diff = float(np.mean([g.mean() for g in ga]) - np.mean([g.mean() for g in gb]))
-    if not all(len(g) > 1 or g[0].size > 1 for g in (ga, gb)):
+    diff = float(ma.mean() - mb.mean())
+    if min(ma.size, mb.size) < 2:
         return diff, _none(n, confidence)
-    rng = np.random.default_rng(seed)
-    boot = _resampled_means(ga, n_boot, rng) - _resampled_means(gb, n_boot, rng)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(boot, [tail, 100 - tail])
-    return diff, Interval(float(low), float(high), n, confidence)
+    va, vb = ma.var(ddof=1) / ma.size, mb.var(ddof=1) / mb.size
+    if va + vb == 0:  # no spread on either side: nothing to make an interval from
+        return diff, _none(n, confidence)
+    dof = (va + vb) ** 2 / (va**2 / (ma.size - 1) + vb**2 / (mb.size - 1))
+    half = stats.t.ppf(0.5 + confidence / 2, dof) * math.sqrt(va + vb)
+    return diff, Interval(diff - half, diff + half, n, confidence)
 
 
-def slope_interval(
-    x,
-    groups: list,
-    *,
-    n_boot: int = 2000,
-    seed: int | np.random.SeedSequence = 0,
-    confidence: float = CONFIDENCE,
-) -> tuple[float, Interval]:
-    """(least-squares slope of the trials' means on ``x``, its interval): ``x`` holds one value
-    per trial, ``groups`` each trial's seed values. Replicates resample trials, then each chosen
-    trial's seeds (as :func:`difference_interval`); a replicate whose trials share one ``x`` has
-    no slope and is left out. NaN interval under 3 trials or 2 distinct ``x``."""
-    n_boot = check_int("n_boot", n_boot, 1)
+def slope_interval(x, groups: list, *, confidence: float = CONFIDENCE) -> tuple[float, Interval]:
+    """(least-squares slope of the trials' means on ``x``, its t interval with k − 2 degrees of
+    freedom): ``x`` holds one value per trial, ``groups`` each trial's seed values; the trial is
+    the unit, as in :func:`difference_interval` (and for the same reason, not a bootstrap over
+    trials, which undercovers at a handful of trials). NaN interval under 3 trials or 2 distinct
+    ``x``."""
     confidence = _check_confidence(confidence)
     x = np.asarray(x, dtype=np.float64)
     keep = [i for i, g in enumerate(groups) if np.isfinite(x[i]) and _clean([g])]
-    x, ys = x[keep], _clean([groups[i] for i in keep])
-    if len(ys) < 2 or np.unique(x).size < 2:
-        return math.nan, _none(len(ys), confidence)
-    means = np.array([g.mean() for g in ys])
-    slope = float(np.polyfit(x, means, 1)[0])
-    if len(ys) < 3:
-        return slope, _none(len(ys), confidence)
-    rng = np.random.default_rng(seed)
-    k = len(ys)
-    seed_means = _seed_resampled(ys, n_boot, rng)
-    picks = rng.integers(0, k, size=(n_boot, k))
-    xs, yb = x[picks], seed_means[picks, np.arange(n_boot)[:, None]]
-    xc = xs - xs.mean(axis=1, keepdims=True)
-    var = (xc**2).sum(axis=1)
-    ok = np.ptp(xs, axis=1) > 0  # not var > 0: one trial drawn k times leaves rounding noise
-    if not ok.any():
-        return slope, _none(k, confidence)
-    boot = (xc[ok] * (yb[ok] - yb[ok].mean(axis=1, keepdims=True))).sum(axis=1) / var[ok]
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(boot, [tail, 100 - tail])
-    return slope, Interval(float(low), float(high), k, confidence)
+    x, means = x[keep], _trial_means([groups[i] for i in keep])
+    if means.size < 2 or np.ptp(x) == 0:
+        return math.nan, _none(int(means.size), confidence)
+    fit = stats.linregress(x, means)
+    slope = float(fit.slope)
+    if means.size < 3:
+        return slope, _none(int(means.size), confidence)
+    half = stats.t.ppf(0.5 + confidence / 2, means.size - 2) * fit.stderr
+    return slope, Interval(slope - half, slope + half, int(means.size), confidence)

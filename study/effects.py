@@ -7,16 +7,19 @@ study can tell it from seed noise.
   :data:`MIN_IMPORTANCE_TRIALS` trials nothing is claimed.
 * **Level differences** for every categorical or integer parameter (pooling depth, output bound,
   inverse mode, bond inputs, FC width, batch size, filters): for each pair of levels, the difference
-  of the objective's means, each level's mean weighing its trials equally, with a 95 % interval
-  from resampling trials and, within them, their seeds (:func:`analysis.difference_interval`); a
-  confirmed trial contributes its confirmation's seeds too. *Resolved* when the interval excludes 0,
+  of the objective's means, each level's mean weighing its trials equally, with the 95 % Welch
+  interval over the trials' means, each trial's mean taken over its seeds
+  (:func:`analysis.difference_interval`); a confirmed trial contributes its confirmation's seeds
+  to its mean. *Resolved* when the interval excludes 0,
   *within noise* when it does not, *too few to tell* when a level has fewer than
   :data:`MIN_LEVEL_TRIALS` trials (one configuration a side differs in every other sampled
   parameter too: its seeds say how far apart two configurations are, not what this parameter
-  does; the interval is still shown) or shows no spread of its own.
+  does) or shows no spread of its own. Two parameters whose levels split the trials the same way
+  (every FC-512 trial also had batch 64) are *confounded*: the study cannot tell their effects
+  apart, and each of their effects names the other.
 * **Slopes** for every continuous parameter (L2 scale, learning rate, dropout): the least-squares
   slope of the objective's trial means on the parameter (per decade for those searched on a log
-  scale), with the same two-level bootstrap (:func:`analysis.slope_interval`); *too few to tell*
+  scale), with its t interval over the trials' means (:func:`analysis.slope_interval`); *too few to tell*
   under :data:`MIN_SLOPE_TRIALS` trials. A slope is a straight line through what may be a curve:
   *within noise* says no monotone trend was resolved, not that the parameter does nothing.
   Several pairs and objectives are tested at once: read a lone "resolved" at 95 % with that in mind.
@@ -61,11 +64,13 @@ class Effect:
     trials_b: int
     values_a: int  # seed values behind level a
     values_b: int
+    confounded_with: str = ""  # parameters that split the trials exactly as this one does
 
     def line(self) -> str:
         """``stages 2 − 1: alpha −3.1 [−6.0, −0.4] resolved (4 vs 3 trials, 12 vs 3 seeds)``, or
         for a slope ``l2 slope per decade: alpha +1.2 [+0.3, +2.0] resolved (11 trials, …)``."""
         interval = f"[{self.low:+.3g}, {self.high:+.3g}]" if math.isfinite(self.low) else "[—]"
+        same = f", confounded with {self.confounded_with}" if self.confounded_with else ""
         if self.level_a in (PER_DECADE, PER_UNIT):
             return (
                 f"{self.param} {self.level_a}: {self.objective} {self.difference:+.3g} "
@@ -74,7 +79,7 @@ class Effect:
         return (
             f"{self.param} {self.level_a} − {self.level_b}: {self.objective} "
             f"{self.difference:+.3g} {interval} {self.verdict} ({self.trials_a} vs "
-            f"{self.trials_b} trials, {self.values_a} vs {self.values_b} seed runs)"
+            f"{self.trials_b} trials, {self.values_a} vs {self.values_b} seed runs{same})"
         )
 
 
@@ -146,19 +151,22 @@ def level_effects(
     params: list[str],
     objectives: list[str],
     confirmations: dict[str, list[dict]],
-    *,
-    seed: int = 0,
 ) -> list[Effect]:
     """Every pair of levels of every parameter in ``params``, for every objective. ``rows`` are
     finished search trials (each with ``params``, its Optuna parameters, and its metrics);
     ``confirmations`` maps a trial id to the metrics of its confirmation runs."""
     from analysis.uncertainty import TOO_FEW, difference_interval
 
+    splits = {
+        p: frozenset(frozenset(r["trial"] for r in group) for group in _levels(rows, p).values())
+        for p in params
+    }
     effects = []
     for param in params:
         levels = _levels(rows, param)
         if len(levels) < 2:
             continue
+        confounded = ", ".join(p for p in params if p != param and splits[p] == splits[param])
         ordered = sorted(levels, key=lambda v: (str(type(v)), v))
         for a, b in itertools.combinations(reversed(ordered), 2):
             for objective in objectives:
@@ -170,7 +178,7 @@ def level_effects(
                     for v in (a, b)
                 ]
                 groups = [[g for g in group if g] for group in groups]
-                diff, interval = difference_interval(*groups, seed=seed)
+                diff, interval = difference_interval(*groups)
                 verdict = interval.verdict
                 if min(len(g) for g in groups) < MIN_LEVEL_TRIALS:
                     verdict = TOO_FEW
@@ -188,6 +196,7 @@ def level_effects(
                         len(groups[1]),
                         sum(len(g) for g in groups[0]),
                         sum(len(g) for g in groups[1]),
+                        confounded,
                     )
                 )
     return effects
@@ -198,8 +207,6 @@ def slope_effects(
     params: dict[str, bool],
     objectives: list[str],
     confirmations: dict[str, list[dict]],
-    *,
-    seed: int = 0,
 ) -> list[Effect]:
     """The slope of every objective on every continuous parameter in ``params`` (name → searched
     on a log scale); ``rows`` and ``confirmations`` as for :func:`level_effects`."""
@@ -217,7 +224,7 @@ def slope_effects(
             if not points:
                 continue
             x = [math.log10(x) if log else x for x, _ in points]
-            slope, interval = slope_interval(x, [v for _, v in points], seed=seed)
+            slope, interval = slope_interval(x, [v for _, v in points])
             verdict = interval.verdict if len(points) >= MIN_SLOPE_TRIALS else TOO_FEW
             n_values = sum(len(v) for _, v in points)
             effects.append(

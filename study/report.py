@@ -445,13 +445,13 @@ def _write_effects(out: Path, effects, ranked: dict, n_trials: int) -> None:
         writer = csv.writer(fh)
         writer.writerow(
             ["param", "objective", "level_a", "level_b", "difference", "low", "high", "verdict"]
-            + ["trials_a", "trials_b", "seed_runs_a", "seed_runs_b"]
+            + ["trials_a", "trials_b", "seed_runs_a", "seed_runs_b", "confounded_with"]
         )
         for e in effects:
             writer.writerow(
                 [e.param, e.objective, e.level_a, e.level_b]
                 + [_cell("", v) for v in (e.difference, e.low, e.high)]
-                + [e.verdict, e.trials_a, e.trials_b, e.values_a, e.values_b]
+                + [e.verdict, e.trials_a, e.trials_b, e.values_a, e.values_b, e.confounded_with]
             )
     with open(out / "importance.csv", "w", newline="") as fh:
         writer = csv.writer(fh)

@@ -193,3 +193,15 @@ def print_effects(effects, ranked: dict, n_trials: int, objectives: list[str]) -
     )
     for effect in resolved[:8]:
         _say(f"  {effect.line()}")
+    confounded = sorted(
+        {
+            " = ".join(sorted({e.param, *e.confounded_with.split(", ")}))
+            for e in effects
+            if e.confounded_with
+        }
+    )
+    if confounded:
+        _say(
+            f"confounded (their levels split the trials the same way; one effect, not two): "
+            f"{'; '.join(confounded)}"
+        )

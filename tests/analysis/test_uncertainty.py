@@ -102,22 +102,38 @@ def test_difference_of_levels_is_resolved_only_beyond_the_spread():
         [rng.normal(10, 1, 3).tolist() for _ in range(4)],
         [rng.normal(5, 1, 3).tolist() for _ in range(4)],
     ]
-    diff, interval = difference_interval(*apart, seed=0)
+    diff, interval = difference_interval(*apart)
     assert diff == pytest.approx(5, abs=1.5) and interval.verdict == RESOLVED
     close = [
         [rng.normal(10, 3, 3).tolist() for _ in range(3)],
         [rng.normal(10, 3, 3).tolist() for _ in range(3)],
     ]
-    _, interval = difference_interval(*close, seed=0)
+    _, interval = difference_interval(*close)
     assert interval.verdict == WITHIN_NOISE
 
 
-def test_difference_needs_each_level_to_show_its_spread():
-    # One trial of one seed on a side is no evidence of that level's spread: too few to tell.
+def test_difference_interval_covers_a_null_difference_at_the_sizes_studies_have():
+    # Known answer 0: two levels of 2, 3 or 4 trials (a configuration's seeds scatter around
+    # its own centre, configurations scatter around the level's). A bootstrap over trials covered
+    # 69 %, 80 %, 86 % here; the claim is 95 %, and "resolved" must not be said more often.
+    rng = np.random.default_rng(1)
+    for n in (2, 3, 4):
+        hits = []
+        for _ in range(600):
+            a, b = (
+                [(rng.normal() + rng.normal(0, 0.5, 2)).tolist() for _ in range(n)]
+                for _ in range(2)
+            )
+            hits.append(difference_interval(a, b)[1].verdict == WITHIN_NOISE)
+        assert 0.93 <= np.mean(hits) <= 0.995, (n, np.mean(hits))
+
+
+def test_difference_needs_two_trials_a_side():
+    # One trial on a side is no evidence of that level's spread, however many seeds it has.
     diff, interval = difference_interval([[7.0]], [[5.0], [6.0], [5.5]])
     assert diff == pytest.approx(1.5) and interval.verdict == TOO_FEW
-    _, interval = difference_interval([[7.0, 7.5]], [[5.0], [6.0]])
-    assert interval.made
+    assert not difference_interval([[7.0, 7.5]], [[5.0], [6.0]])[1].made
+    assert difference_interval([[7.0], [7.5]], [[5.0], [6.0]])[1].made
 
 
 def test_overlap_and_exp10():
@@ -142,18 +158,18 @@ def test_the_reference_preset_attacks_enough_pairs_to_see_the_papers_robustness(
 
 
 def test_slope_interval_covers_a_known_slope_and_needs_distinct_trials():
-    # Known answer: trial means on a line of slope 2 in log10(L2), seeds scattered around them.
+    # Known answer: trial means on a line of slope 2 in log10(L2), seeds scattered around them,
+    # at a study's size (6 trials).
     rng = np.random.default_rng(5)
     hits = []
-    for k in range(200):
-        x = rng.uniform(-5, -1, size=16)
+    for _ in range(600):
+        x = rng.uniform(-5, -1, size=6)
         groups = [2.0 * xi + rng.normal(0, 1.0) + rng.normal(0, 0.5, size=2) for xi in x]
-        slope, interval = slope_interval(x, groups, n_boot=500, seed=k)
+        slope, interval = slope_interval(x, groups)
         hits.append(interval.low <= 2.0 <= interval.high)
-    assert 0.88 <= np.mean(hits) <= 0.99, np.mean(hits)
+    assert 0.93 <= np.mean(hits) <= 0.975, np.mean(hits)
     assert slope_interval([1.0, 1.0, 1.0], [[1.0], [2.0], [3.0]])[1].made is False
     slope, interval = slope_interval([1.0, 2.0], [[1.0], [3.0]])
     assert slope == pytest.approx(2.0) and not interval.made  # two points: a line, no spread
-    # A replicate that drew one trial three times has no slope, not a rounding-noise one.
-    slope, interval = slope_interval([0.1, 0.4, 0.7], [[0.0], [1.0], [2.0]], seed=0)
-    assert interval.low == pytest.approx(slope) == pytest.approx(interval.high)
+    slope, interval = slope_interval([0.1, 0.4, 0.7], [[0.0], [1.0], [2.0]])
+    assert interval.low == pytest.approx(slope) == pytest.approx(interval.high)  # exact line

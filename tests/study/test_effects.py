@@ -24,9 +24,25 @@ def test_one_configuration_a_side_is_too_few_to_tell_however_tight_its_seeds():
     # Rule: two trials that differ in depth differ in every other sampled parameter too; their
     # seeds (here tight and far apart) say the configurations differ, not that depth does.
     effect = _effect([_row("a", 1, [10.0, 10.2]), _row("b", 2, [4.0, 4.1])])
-    assert effect.high < 0  # the two configurations are told apart (2 stages − 1) ...
-    assert effect.verdict == "too few to tell"  # ... the parameter is not
+    assert effect.difference == -6.05 and not np.isfinite(effect.low)  # no interval from one
+    assert effect.verdict == "too few to tell"  # configuration a side, however tight its seeds
     assert (effect.trials_a, effect.trials_b, effect.values_a, effect.values_b) == (1, 1, 2, 2)
+
+
+def test_parameters_that_split_the_trials_the_same_way_are_named_confounded():
+    # Every FC-512 trial also had batch 64: the study cannot tell the two effects apart.
+    rows = [
+        {"trial": f"t{k}", "params": {"fc": fc, "batch_size": b, "stages": s}, "alpha": a}
+        for k, (fc, b, s, a) in enumerate(
+            [(512, 64, 1, 5.0), (512, 64, 2, 6.0), (256, 32, 1, 9.0), (256, 32, 2, 10.0)]
+        )
+    ]
+    effects = {
+        e.param: e for e in level_effects(rows, ["fc", "batch_size", "stages"], ["alpha"], {})
+    }
+    assert effects["fc"].confounded_with == "batch_size"
+    assert effects["batch_size"].confounded_with == "fc" and effects["stages"].confounded_with == ""
+    assert effects["fc"].line().endswith("confounded with batch_size)")
 
 
 def test_several_configurations_a_side_resolve_a_clear_effect_and_not_a_noisy_one():
