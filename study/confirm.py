@@ -15,29 +15,18 @@ study:
 * each confirmation trial's MLflow run is nested under the study's parent run and tagged
   ``scalefree.confirms`` with the trial it confirms, and that trial's run gets the confirmed mean
   and 95 % interval over the fresh seeds beside its own numbers (``confirmed_<metric>``,
-  ``confirmed_<metric>_lo``/``_hi``, ``confirmed_n_seeds``).
+  ``confirmed_<metric>_lo``/``_hi``, ``confirmed_n_seeds``), written by the report
+  (:mod:`study.confirmed`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from pathlib import Path
 
-from study.tracking import CONFIRMED_BY_TAG, CONFIRMS_TAG
-
-__all__ = [
-    "Round",
-    "rounds",
-    "plan",
-    "add_round",
-    "link",
-    "confirmed_values",
-    "CONFIRM_FILE",
-    "experiment_of",
-]
+__all__ = ["Round", "rounds", "plan", "add_round", "CONFIRM_FILE"]
 
 CONFIRM_FILE = "confirm.json"
 
@@ -65,11 +54,6 @@ def rounds(directory: Path) -> list[Round]:
         return []
     stored = json.loads(path.read_text())
     return [Round(r["experiment"], tuple(r["seeds"]), dict(r["trials"])) for r in stored]
-
-
-def experiment_of(run_tags: dict) -> str | None:
-    """The confirmed trial's Tune id for a confirmation run, else None (a search trial)."""
-    return run_tags.get(CONFIRMS_TAG)
 
 
 def _save(directory: Path, all_rounds: list[Round]) -> None:
@@ -129,63 +113,3 @@ def plan(info, cfg, tracker, *, seeds: int, trials: str) -> Round:
 def add_round(directory: Path, new: Round) -> None:
     """Record ``new`` in the study directory (atomically), before anything of it runs."""
     _save(Path(directory), [*rounds(directory), new])
-
-
-def confirmed_values(metrics: dict, summarised: tuple[str, ...]) -> dict[str, float]:
-    """``confirmed_<metric>`` (mean over the fresh seeds) and ``confirmed_<metric>_lo``/``_hi``
-    made anew from a confirmation run's per-seed values (``seed<s>/<metric>``) by the trial's own
-    :func:`trainables.seeds.summarise`, so that a study confirmed before a change of interval gets
-    today's interval at its next report."""
-    import numpy as np
-
-    from study.effects import seed_values
-    from trainables.seeds import summarise
-
-    values = {"confirmed_n_seeds": metrics.get("n_seeds", 1)}
-    for key in summarised:
-        seeds = seed_values(metrics, key)
-        if not seeds:
-            continue
-        made = summarise(key, seeds)
-        values[f"confirmed_{key}"] = float(np.mean(seeds))
-        values[f"confirmed_{key}_lo"] = made[f"{key}_lo"]
-        values[f"confirmed_{key}_hi"] = made[f"{key}_hi"]
-    return values
-
-
-def _same(stored: float | None, value: float) -> bool:
-    """Whether a logged metric already holds ``value``. Non-finite values are never logged
-    (:meth:`study.tracking.Tracker.log_metrics`), so for those "missing" is "the same"."""
-    if not math.isfinite(value):
-        return stored is None or not math.isfinite(stored)
-    return stored == value
-
-
-def link(info, tracker, summarised: tuple[str, ...]) -> int:
-    """Write every finished confirmation's mean and interval onto the run of the trial it
-    confirms (the latest round wins); returns how many trials were updated (a trial whose values
-    are already there is left alone)."""
-    from study.tracking import TRIAL_TAG
-
-    runs = tracker.child_runs(info.experiment_id, info.parent_run_id)
-    by_trial = {r.data.tags.get(TRIAL_TAG): r for r in runs if not experiment_of(r.data.tags)}
-    confirmations = sorted(
-        (r for r in runs if experiment_of(r.data.tags) and r.info.status == "FINISHED"),
-        key=lambda r: r.info.start_time,
-    )
-    latest = {experiment_of(r.data.tags): r for r in confirmations}  # the newest round wins
-    updated = 0
-    for trial, run in latest.items():
-        original = by_trial.get(trial)
-        if original is None:
-            continue
-        values = confirmed_values(run.data.metrics, summarised)
-        current = original.data.metrics
-        if original.data.tags.get(CONFIRMED_BY_TAG) == run.info.run_id and all(
-            _same(current.get(k), v) for k, v in values.items()
-        ):
-            continue
-        tracker.log_metrics(original.info.run_id, values)
-        tracker.set_tags(original.info.run_id, {CONFIRMED_BY_TAG: run.info.run_id})
-        updated += 1
-    return updated

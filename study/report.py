@@ -290,10 +290,10 @@ def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list
 
 def report(name_or_dir: str) -> Path:
     """Write and print the study's report, and put it on the parent run. First the confirmed
-    means and intervals are (re)made from the confirmation runs' seeds (:func:`study.confirm.link`),
+    means and intervals are (re)made from the confirmation runs' seeds (:func:`study.confirmed.link`),
     so a study confirmed before a change of interval shows today's."""
     from study.config import load_config
-    from study.confirm import link
+    from study.confirmed import link
     from study.directory import read_study
     from study.tracking import Tracker
     from trainables.seeds import SUMMARISED

@@ -1,0 +1,79 @@
+"""Confirmed numbers beside the trials they confirm: each finished confirmation run's mean and 95 %
+interval over its fresh seeds, written onto the search trial's run by every report.
+
+Apart from :mod:`study.confirm` (which plans and records rounds, and reads the report's front) so
+that the report can write them without an import circle.
+"""
+
+from __future__ import annotations
+
+import math
+
+from study.tracking import CONFIRMED_BY_TAG, CONFIRMS_TAG
+
+__all__ = ["link", "confirmed_values", "experiment_of"]
+
+
+def experiment_of(run_tags: dict) -> str | None:
+    """The confirmed trial's Tune id for a confirmation run, else None (a search trial)."""
+    return run_tags.get(CONFIRMS_TAG)
+
+
+def confirmed_values(metrics: dict, summarised: tuple[str, ...]) -> dict[str, float]:
+    """``confirmed_<metric>`` (mean over the fresh seeds) and ``confirmed_<metric>_lo``/``_hi``
+    made anew from a confirmation run's per-seed values (``seed<s>/<metric>``) by the trial's own
+    :func:`trainables.seeds.summarise`, so that a study confirmed before a change of interval gets
+    today's interval at its next report."""
+    import numpy as np
+
+    from study.effects import seed_values
+    from trainables.seeds import summarise
+
+    values = {"confirmed_n_seeds": metrics.get("n_seeds", 1)}
+    for key in summarised:
+        seeds = seed_values(metrics, key)
+        if not seeds:
+            continue
+        made = summarise(key, seeds)
+        values[f"confirmed_{key}"] = float(np.mean(seeds))
+        values[f"confirmed_{key}_lo"] = made[f"{key}_lo"]
+        values[f"confirmed_{key}_hi"] = made[f"{key}_hi"]
+    return values
+
+
+def _same(stored: float | None, value: float) -> bool:
+    """Whether a logged metric already holds ``value``. Non-finite values are never logged
+    (:meth:`study.tracking.Tracker.log_metrics`), so for those "missing" is "the same"."""
+    if not math.isfinite(value):
+        return stored is None or not math.isfinite(stored)
+    return stored == value
+
+
+def link(info, tracker, summarised: tuple[str, ...]) -> int:
+    """Write every finished confirmation's mean and interval onto the run of the trial it
+    confirms (the latest round wins); returns how many trials were updated (a trial whose values
+    are already there is left alone)."""
+    from study.tracking import TRIAL_TAG
+
+    runs = tracker.child_runs(info.experiment_id, info.parent_run_id)
+    by_trial = {r.data.tags.get(TRIAL_TAG): r for r in runs if not experiment_of(r.data.tags)}
+    confirmations = sorted(
+        (r for r in runs if experiment_of(r.data.tags) and r.info.status == "FINISHED"),
+        key=lambda r: r.info.start_time,
+    )
+    latest = {experiment_of(r.data.tags): r for r in confirmations}  # the newest round wins
+    updated = 0
+    for trial, run in latest.items():
+        original = by_trial.get(trial)
+        if original is None:
+            continue
+        values = confirmed_values(run.data.metrics, summarised)
+        current = original.data.metrics
+        if original.data.tags.get(CONFIRMED_BY_TAG) == run.info.run_id and all(
+            _same(current.get(k), v) for k, v in values.items()
+        ):
+            continue
+        tracker.log_metrics(original.info.run_id, values)
+        tracker.set_tags(original.info.run_id, {CONFIRMED_BY_TAG: run.info.run_id})
+        updated += 1
+    return updated
