@@ -83,9 +83,8 @@ def power_law_metrics(
         return {**{k: math.nan for k in POWER_LAW_KEYS}, "alpha_reason": str(err)}
     metrics = {k: float(getattr(fit, k)) for k in POWER_LAW_KEYS} | {"alpha_verdict": fit.verdict}
     if training_max is not None:
-        d = np.asarray(displacements, dtype=np.float64)
-        tail = np.hypot(d[:, 0], d[:, 1]) >= fit.xmin  # (n, L, L)
-        beyond = np.abs(d).max(axis=1) > training_max
+        tail = values >= fit.xmin  # the fitted Δr, atom by atom (structure-major)
+        beyond = np.abs(np.asarray(displacements)).max(axis=1).reshape(-1) > training_max
         metrics["tail_out_of_range"] = float(beyond[tail].mean()) if tail.any() else math.nan
     if n_boot:
         interval = analysis.alpha_interval(displacements, n_boot=n_boot, seed=seed)
