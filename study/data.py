@@ -1,10 +1,17 @@
 """Dataset generation fanned out over Ray tasks, one shard per task.
 
 The shard function is plain physics (:func:`physics.dataset.make_shard`); this module only schedules
-it. On CPU each task holds one CPU and runs torch single-threaded (LAPACK on two threads collapses
-10–20× when the other core is busy); with GPUs in the cluster a task asks for a GPU fraction instead.
-Results come back through the object store and the driver writes them to the cache, so a worker on
-another node needs no shared filesystem.
+it. Each task holds one CPU and runs torch single-threaded (LAPACK on two threads collapses 10–20×
+when the other core is busy). Results come back through the object store and the driver writes them
+to the cache, so a worker on another node needs no shared filesystem.
+
+Shards are solved on CPUs even where the cluster has GPUs, for a measured reason
+(``benchmarks/gpu_check.sh`` on an H200 with 16 CPU cores, torch 2.11 + CUDA 13): torch's CUDA
+``eigh`` of 256×256 float64 matrices solves one matrix after another (~500 a second, the same at batch
+1, 64 or 512; MAGMA ~107), so one GPU generates 476 structures a second against ~2,600 for the same
+node's 16 cores as one-thread tasks (0.18×); CuPy's batched Jacobi solver reached 1,860 a second,
+still below the cores. The GPU's last bits also differ from the CPU's (3e-12), and a shard's bytes
+must not depend on where it was solved. ``gpu_fraction`` still sends shards to GPUs when asked.
 """
 
 from __future__ import annotations
@@ -36,18 +43,18 @@ def _shard_task(spec: DatasetSpec, task: ShardTask, use_gpu: bool) -> tuple[Shar
 
 
 def ray_map_shards(
-    *, max_in_flight: int | None = None, gpu_fraction: float | None = None
+    *, max_in_flight: int | None = None, gpu_fraction: float = 0.0
 ) -> callable:
     """A ``map_shards`` for :func:`physics.dataset.generate` running each shard as a Ray task.
 
     ``max_in_flight`` caps concurrent tasks (``None``: as many as the cluster has CPUs);
-    ``gpu_fraction`` defaults to 0.25 of a GPU per task when the cluster has GPUs, else none.
+    ``gpu_fraction`` > 0 gives each task that share of a GPU and solves it there (default 0: the
+    CPUs are faster, see the module's docstring).
     """
     import ray
 
     def map_shards(spec: DatasetSpec, tasks: list[ShardTask]) -> Iterator[tuple[ShardTask, dict]]:
-        gpus = ray.cluster_resources().get("GPU", 0)
-        frac = gpu_fraction if gpu_fraction is not None else (0.25 if gpus else 0.0)
+        frac = gpu_fraction or 0.0
         remote = ray.remote(num_cpus=1, num_gpus=frac, max_retries=3)(_shard_task)
         limit = max_in_flight or max(1, int(ray.cluster_resources().get("CPU", 1)))
         pending, queue = [], list(tasks)

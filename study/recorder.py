@@ -42,15 +42,19 @@ from study.tracking import (
     trial_name,
     unredact,
 )
-from study.tune_trial import ARTIFACTS, NODE_KEY, PHASES, configuration
+from study.tune_trial import ARTIFACTS, DEVICE_KEY, NODE_KEY, PHASES, configuration
 from trainables.seeds import seed_prefix
 
 __all__ = ["TrialRecorder", "failure", "trial_error", "error_file"]
 
 # Result keys that are bookkeeping, not metrics: Tune's own, the step/epoch counters, the routing
-# flags, the compute interval (a tag) and the node (a tag).
+# flags, the compute interval (a tag), the node and the device (tags).
 NOT_METRICS = frozenset(
-    {*AUTO_RESULT_KEYS, "step", "epoch", "final", "done", "compute_start", "compute_end", NODE_KEY}
+    {
+        *AUTO_RESULT_KEYS,
+        *("step", "epoch", "final", "done", "compute_start", "compute_end"),
+        *(NODE_KEY, DEVICE_KEY),
+    }
 )
 ROW_KEYS = (
     "seed",
@@ -285,5 +289,7 @@ class TrialRecorder(Callback):
             return
         ip, host = result.get("node_ip", ""), result.get("hostname", "")
         tags = {"ray.node_id": result.get(NODE_KEY, ""), "ray.node_ip": ip, "scalefree.host": host}
+        if result.get(DEVICE_KEY):
+            tags["scalefree.device"] = result[DEVICE_KEY]
         self.tracker.set_tags(run.run_id, tags)
         run.placed, run.host = True, f"node {ip} ({host})" if ip else host

@@ -26,12 +26,21 @@ from study.config import METRICS
 from study.errors import TrialFailed
 from study.leftovers import work_prefix
 
-__all__ = ["tune_trial", "configuration", "FINAL_KEYS", "FINAL_FILE", "ARTIFACTS", "NODE_KEY"]
+__all__ = [
+    "tune_trial",
+    "configuration",
+    "FINAL_KEYS",
+    "FINAL_FILE",
+    "ARTIFACTS",
+    "NODE_KEY",
+    "DEVICE_KEY",
+]
 
 FINAL_KEYS = (*METRICS, "val_accuracy")  # what a replayed finished trial reports again
 FINAL_FILE = "final.json"  # in the last checkpoint: the final result as reported
 ARTIFACTS = "artifacts"  # in the last checkpoint: the files the trial's MLflow run holds
 NODE_KEY = "node_id"  # the Ray node a result came from (Tune adds node_ip and hostname itself)
+DEVICE_KEY = "device"  # the torch device the trial computed on ("cpu", "cuda:0", ...)
 PHASES = ("forward", "inverse")
 CONFIRM_KEY = "confirm"  # a confirmation trial's parameter set (see :func:`configuration`)
 
@@ -73,6 +82,7 @@ def tune_trial(
     from ray import tune
     from ray.tune import Checkpoint
 
+    from physics.device import resolve_device
     from study.search import apply_params
     from trainables.config import from_flat
     from trainables.seeds import combine, seed_prefix
@@ -86,6 +96,7 @@ def tune_trial(
         return
     params = configuration(params)
     cfg = from_flat(apply_params(base_flat, params))
+    node[DEVICE_KEY] = str(resolve_device(cfg.device))
     seeds = tuple(int(s) for s in params.get("seeds", seeds))
     work = Path(tempfile.mkdtemp(prefix=f"{work_prefix(study)}{trial_id}-"))
     checkpoint_dir = work / "checkpoint"

@@ -54,6 +54,7 @@ def test_trial_runs_are_named_and_tagged_by_architecture(finished_study):
         assert run.info.run_name.startswith(f"p{stages}-") and f"-{mode}" in run.info.run_name
         assert tags["scalefree.trial_id"] in run.info.run_name
         assert tags["scalefree.filters"] and tags["scalefree.host"] and tags["scalefree.git_commit"]
+        assert tags["scalefree.device"] == "cpu"  # where it trained: no GPU in these tests
     for run in runs:  # each trial's figures are artifacts of its run
         figures = {a.path: a.file_size for a in client.list_artifacts(run.info.run_id, "figures")}
         expected = {"training_curves", "dr_ccdf", "weight_ccdf", "delta_map", "mode_areas"}
