@@ -17,6 +17,9 @@
   undercovers badly at the 2–4 trials a level has (see the function).
 * :func:`slope_interval`: the least-squares slope of an objective on a continuous searched
   parameter (L2, learning rate, dropout) over the trials' means, with its t interval.
+* :func:`icc1`: the share of an objective's variance that lies between configurations rather than
+  between the seeds of one (one-way ICC(1) with its F interval), and :func:`seeds_for_power`, the
+  seeds per level a difference of a given size needs against that seed spread.
 
 All intervals are at :data:`CONFIDENCE`: percentile bootstraps (``scipy.stats.bootstrap``) where
 there are many units (structures, attacked pairs), t intervals where there are few (seeds,
@@ -44,6 +47,9 @@ __all__ = [
     "seed_interval",
     "difference_interval",
     "slope_interval",
+    "ICC",
+    "icc1",
+    "seeds_for_power",
     "RESOLVED",
     "WITHIN_NOISE",
     "TOO_FEW",
@@ -249,3 +255,73 @@ def slope_interval(x, groups: list, *, confidence: float = CONFIDENCE) -> tuple[
         return slope, _none(int(means.size), confidence)
     half = stats.t.ppf(0.5 + confidence / 2, means.size - 2) * fit.stderr
     return slope, Interval(slope - half, slope + half, int(means.size), confidence)
+
+
+@dataclass(frozen=True)
+class ICC:
+    """One-way intraclass correlation ICC(1) of an objective over configurations."""
+
+    value: float  # share of the variance between configurations
+    interval: Interval  # from the F distribution; n = configurations
+    configurations: int
+    runs: int  # seed runs behind it
+    k0: float  # the effective number of runs per configuration (unbalanced groups)
+    within_sd: float  # √MSW: the spread of one configuration over seeds
+
+
+def icc1(groups: list, *, confidence: float = CONFIDENCE) -> ICC:
+    """ICC(1) = (MSB − MSW)/(MSB + (k₀ − 1)·MSW) over ``groups`` (one list of seed values per
+    configuration; configurations with fewer than two finite values are left out), with the 95 %
+    interval from the F distribution: F = MSB/MSW, F_L = F/F₁₋α/₂(g − 1, N − g),
+    F_U = F·F₁₋α/₂(N − g, g − 1), ICC ∈ [(F_L − 1)/(F_L + k₀ − 1), (F_U − 1)/(F_U + k₀ − 1)]
+    (Shrout & Fleiss 1979; McGraw & Wong 1996, case 1). k₀ = (N − Σnᵢ²/N)/(g − 1) for groups of
+    unequal size. NaN under two configurations or without spread within them.
+
+    Why not a library: pingouin's ``intraclass_corr`` wants every configuration measured by the
+    same raters (seeds) and drops unbalanced ones, and statsmodels' mixed models give no interval
+    for the ratio at a handful of groups; the one-way ANOVA and F quantiles are scipy's. Coverage
+    is tested on normal groups of known ratio (``tests/analysis/test_uncertainty.py``)."""
+    confidence = _check_confidence(confidence)
+    kept = [g for g in _clean(groups) if g.size >= 2]
+    g, n = len(kept), sum(x.size for x in kept)
+    nan = ICC(math.nan, _none(g, confidence), g, n, math.nan, math.nan)
+    if g < 2:
+        return nan
+    sizes = np.array([x.size for x in kept], dtype=np.float64)
+    grand = np.concatenate(kept).mean()
+    msb = float(sum(x.size * (x.mean() - grand) ** 2 for x in kept) / (g - 1))
+    msw = float(sum(((x - x.mean()) ** 2).sum() for x in kept) / (n - g))
+    k0 = float((n - (sizes**2).sum() / n) / (g - 1))
+    if msw <= 0:
+        return ICC(math.nan, _none(g, confidence), g, n, k0, 0.0)
+    f = msb / msw
+    q = 0.5 + confidence / 2
+    f_low, f_high = f / stats.f.ppf(q, g - 1, n - g), f * stats.f.ppf(q, n - g, g - 1)
+    value = (msb - msw) / (msb + (k0 - 1) * msw)
+    low, high = ((x - 1) / (x + k0 - 1) for x in (f_low, f_high))
+    return ICC(float(value), Interval(float(low), float(high), g, confidence), g, n, k0, msw**0.5)
+
+
+def seeds_for_power(
+    difference: float, sd: float, *, power: float = 0.8, alpha: float = 0.05, most: int = 10_000
+) -> float:
+    """The fewest seeds per level at which a two-sided two-sample t test at ``alpha`` resolves a
+    true ``difference`` between two levels with ``power``, each seed's value scattering by ``sd``
+    (the noncentral t: df 2n − 2, noncentrality |difference|/(sd·√(2/n))). ``inf`` beyond ``most``
+    and NaN when it cannot be computed."""
+    if not (math.isfinite(difference) and math.isfinite(sd)) or sd <= 0 or difference == 0:
+        return math.nan
+
+    def achieved(n: int) -> float:
+        df = 2 * n - 2
+        ncp = abs(difference) / (sd * math.sqrt(2 / n))
+        t = stats.t.ppf(1 - alpha / 2, df)
+        return float(stats.nct.sf(t, df, ncp) + stats.nct.cdf(-t, df, ncp))
+
+    if achieved(most) < power:
+        return math.inf
+    low, high = 2, most  # the smallest n with achieved(n) ≥ power (monotone in n)
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if achieved(mid) < power else (low, mid)
+    return float(low)

@@ -1,4 +1,4 @@
-"""The ``scalefree`` command line: launch, resume, confirm, report, status, list, config,
+"""The ``scalefree`` command line: launch, resume, confirm, ablate, report, status, list, config,
 generate, ui, reproduce.
 
 Bad input of any kind prints one line ``scalefree: error: KEY: RULE, but got VALUE.`` and exits 2
@@ -53,7 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     confirm.add_argument(
         "--trials", default="front", help="front (the Pareto front) or trial ids, comma-separated"
     )
+    confirm.add_argument(
+        "--race",
+        action="store_true",
+        help="add one seed at a time where intervals still overlap (after --seeds)",
+    )
+    confirm.add_argument(
+        "--max-seeds", type=int, default=8, help="--race: seeds a configuration gets at most"
+    )
     confirm.add_argument("--address", help="Ray cluster address to attach to")
+    ablate = verbs.add_parser(
+        "ablate",
+        parents=[loud],
+        help="one trial's configuration, one parameter varied over levels, seeds per level",
+    )
+    ablate.add_argument("study", metavar="NAME_OR_DIR")
+    ablate.add_argument("--trial", required=True, help="the finished search trial to vary")
+    ablate.add_argument(
+        "--vary", required=True, metavar="space.PARAM=[LEVELS]", help="e.g. space.stages=[1,2,3]"
+    )
+    ablate.add_argument("--seeds", type=int, default=3, help="fresh seeds per level (default 3)")
+    ablate.add_argument("--address", help="Ray cluster address to attach to")
     report = verbs.add_parser("report", help="Pareto table and figures of a study")
     report.add_argument("study", metavar="NAME_OR_DIR")
     config = verbs.add_parser("config", help="print the resolved config as YAML; runs nothing")
@@ -135,10 +155,24 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ablate(args: argparse.Namespace) -> int:
+    from study.launch import ablate
+
+    ablate(args.study, trial=args.trial, vary=args.vary, seeds=args.seeds, address=args.address)
+    return 0
+
+
 def _cmd_confirm(args: argparse.Namespace) -> int:
     from study.launch import confirm
 
-    confirm(args.study, seeds=args.seeds, trials=args.trials, address=args.address)
+    confirm(
+        args.study,
+        seeds=args.seeds,
+        trials=args.trials,
+        address=args.address,
+        race=args.race,
+        max_seeds=args.max_seeds,
+    )
     return 0
 
 
@@ -191,6 +225,7 @@ COMMANDS = {
     "launch": _cmd_launch,
     "resume": _cmd_resume,
     "confirm": _cmd_confirm,
+    "ablate": _cmd_ablate,
     "report": _cmd_report,
     "status": _cmd_status,
     "list": _cmd_list,

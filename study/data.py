@@ -42,9 +42,7 @@ def _shard_task(spec: DatasetSpec, task: ShardTask, use_gpu: bool) -> tuple[Shar
     return task, make_shard(spec, task, device="auto" if use_gpu else "cpu")
 
 
-def ray_map_shards(
-    *, max_in_flight: int | None = None, gpu_fraction: float = 0.0
-) -> callable:
+def ray_map_shards(*, max_in_flight: int | None = None, gpu_fraction: float = 0.0) -> callable:
     """A ``map_shards`` for :func:`physics.dataset.generate` running each shard as a Ray task.
 
     ``max_in_flight`` caps concurrent tasks (``None``: as many as the cluster has CPUs);

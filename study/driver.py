@@ -26,7 +26,6 @@ from study.config import StudyConfig
 from study.directory import StudyInfo
 from study.errors import StudyFailed
 from study.tune_trial import CONFIRM_KEY
-from trainables.config import to_flat
 
 __all__ = ["drive", "experiments"]
 
@@ -69,8 +68,9 @@ def experiments(directory: Path) -> list[Path]:
 
 
 def _base_flat(cfg: StudyConfig) -> dict:
-    """The flat trial config every trial starts from (the search's samples go on top)."""
-    return to_flat(cfg.trial) | {"threads": max(1, int(cfg.resources.cpus_per_trial))}
+    from study.search import base_flat
+
+    return base_flat(cfg)
 
 
 def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, baselines, finished: dict):
@@ -238,6 +238,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             _fit(_new_experiment(cfg, info, tracker, trainable, name, missing))
             _check_not_interrupted(info.dir / name)
         _confirm(cfg, info, tracker, trainable)
+        _race(cfg, info, tracker, trainable)
         computed = baselines_interval(save_baselines(cfg.trial, cfg.tracking.data_dir, baselines))
         if computed:  # computation like the dataset's (benchmarks/study_overhead.py)
             start, end = computed
@@ -296,6 +297,30 @@ def _confirm(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
             )
         _fit(tuner)
         _check_not_interrupted(path)
+
+
+def _race(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
+    """Go on with the study's confirmation race (:mod:`study.race`), if it has one that is not
+    over: one recorded round after another, each run like any confirmation round."""
+    import dataclasses
+
+    from study.confirm import add_round
+    from study.race import load_race, next_round, save_race
+    from study.terminal import say
+
+    race = load_race(info.dir)
+    if race is None or race.done:
+        return
+    # A bound on the rounds whatever happens to them (a configuration whose runs keep failing
+    # would otherwise ask for its first confirmation again and again).
+    for _ in range(len(race.trials) * race.max_seeds + 1):
+        new, line = next_round(info, cfg, tracker, race)
+        say(line)
+        if new is None:
+            break
+        add_round(info.dir, new)
+        _confirm(cfg, info, tracker, trainable)
+    save_race(info.dir, dataclasses.replace(race, done=True))
 
 
 def _statuses_of(path: Path) -> dict[str, str]:

@@ -23,6 +23,11 @@ study can tell it from seed noise.
   under :data:`MIN_SLOPE_TRIALS` trials. A slope is a straight line through what may be a curve:
   *within noise* says no monotone trend was resolved, not that the parameter does nothing.
   Several pairs and objectives are tested at once: read a lone "resolved" at 95 % with that in mind.
+* **Variance components** for every objective and tail measure: the one-way ICC(1) over the
+  configurations with two seed runs or more, i.e. the share of the spread that lies between
+  configurations rather than between seeds of one, with its F interval, and the seeds a level
+  that the study's largest observed level difference would need to be resolved with 80 % power.
+  An ICC under 0.5 says a search over one seed per configuration is mostly ranking draws.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ __all__ = [
     "level_effects",
     "slope_effects",
     "seed_values",
+    "Variance",
+    "variance_components",
+    "log_variance",
     "MIN_IMPORTANCE_TRIALS",
 ]
 
@@ -244,3 +252,82 @@ def slope_effects(
                 )
             )
     return effects
+
+
+@dataclass(frozen=True)
+class Variance:
+    """Where an objective's spread lies: between configurations or between seeds of one."""
+
+    objective: str
+    icc: object  # analysis.uncertainty.ICC over configurations with two seed runs or more
+    largest: float  # the largest |level difference| the study observed on the objective
+    seeds_needed: float  # seeds a level for 80 % power on ``largest`` against the seed spread
+
+    def line(self) -> str:
+        icc = self.icc
+        if not math.isfinite(icc.value):
+            return f"{self.objective}: — ({icc.configurations} configurations with 2+ seed runs)"
+        share = (
+            "configurations differ more than seeds"
+            if icc.interval.low >= 0.5
+            else "mostly seed"
+            if icc.interval.high < 0.5
+            else "undecided"
+        )
+        text = (
+            f"{self.objective}: ICC {icc.value:.2f} [{icc.interval.low:.2f}, "
+            f"{icc.interval.high:.2f}] {share} ({icc.configurations} configurations, "
+            f"{icc.runs} seed runs, seed sd {icc.within_sd:.3g})"
+        )
+        if math.isfinite(self.largest):
+            need = (
+                f"{self.seeds_needed:.0f} seeds a level"
+                if math.isfinite(self.seeds_needed)
+                else "more than 10,000 seeds a level"
+            )
+            text += f"; its largest level difference, {self.largest:.3g}, needs {need}"
+        return text
+
+
+def variance_components(
+    rows: list[dict], objectives: list[str], confirmations: dict[str, list[dict]], effects
+) -> list[Variance]:
+    """For each objective, the one-way ICC(1) over the study's configurations that have two seed
+    runs or more (search seeds and confirmations pooled, :func:`seed_values`), and the seeds a
+    level at which the largest level difference of ``effects`` would be resolved with 80 % power
+    against the configurations' seed spread (√MSW) (:func:`analysis.uncertainty.seeds_for_power`)."""
+    from analysis.uncertainty import icc1, seeds_for_power
+
+    out = []
+    for objective in objectives:
+        groups = [seed_values(r, objective, confirmations.get(r["trial"], [])) for r in rows]
+        icc = icc1(groups)
+        differences = [
+            abs(e.difference)
+            for e in effects
+            if e.objective == objective
+            and e.level_a not in (PER_DECADE, PER_UNIT)
+            and math.isfinite(e.difference)
+        ]
+        largest = max(differences, default=math.nan)
+        out.append(Variance(objective, icc, largest, seeds_for_power(largest, icc.within_sd)))
+    return out
+
+
+def log_variance(tracker, parent: str, variance: list, ablations: list) -> None:
+    """``icc_<objective>`` with ``_lo``/``_hi`` and ``seeds_for_power_<objective>`` on the parent
+    run; each ablation's ICC as ``ablation/<experiment>/icc_<objective>`` (with ``_lo``/``_hi``)."""
+    values = {}
+    for v in variance:
+        icc = v.icc
+        values |= {
+            f"icc_{v.objective}": icc.value,
+            f"icc_{v.objective}_lo": icc.interval.low,
+            f"icc_{v.objective}_hi": icc.interval.high,
+            f"seeds_for_power_{v.objective}": v.seeds_needed,
+        }
+    for c in ablations:
+        name = f"ablation/{c.experiment}/icc_{c.objective}"
+        values |= {name: c.icc.value, f"{name}_lo": c.icc.interval.low}
+        values[f"{name}_hi"] = c.icc.interval.high
+    tracker.log_metrics(parent, values)

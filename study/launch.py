@@ -22,7 +22,7 @@ from study.config import (
 )
 from study.directory import StudyInfo, driver_lock, read_study
 
-__all__ = ["launch", "resume", "confirm", "preflight"]
+__all__ = ["launch", "resume", "confirm", "ablate", "preflight"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch: no trailing newline
 
@@ -123,18 +123,52 @@ def resume(name_or_dir: str, *, address: str | None = None) -> Path:
 
 
 def confirm(
-    name_or_dir: str, *, seeds: int = 3, trials: str = "front", address: str | None = None
+    name_or_dir: str,
+    *,
+    seeds: int = 3,
+    trials: str = "front",
+    address: str | None = None,
+    race: bool = False,
+    max_seeds: int = 8,
 ) -> Path:
     """Add a confirmation round to a study (:mod:`study.confirm`: the chosen configurations with
     ``seeds`` fresh trial seeds) and run it; the rest of the study is continued first if it was
-    interrupted. Checked before anything is written, like a launch."""
+    interrupted. With ``race``, the chosen configurations are raced instead (:mod:`study.race`:
+    ``seeds`` first, then one more at a time where intervals overlap, up to ``max_seeds``).
+    Checked before anything is written, like a launch."""
     from study.confirm import add_round, plan
+    from study.race import Race, save_race
     from study.tracking import Tracker
 
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
         cfg = _check_resumable(info, address)
         new = plan(info, cfg, Tracker(info.tracking_uri), seeds=seeds, trials=trials)
+        if not race:
+            return _resume(info, cfg, address=address, before=lambda: add_round(info.dir, new))
+        if not (isinstance(max_seeds, int) and max_seeds >= seeds):
+            raise ValueError(
+                f"--max-seeds: must be an integer >= --seeds ({seeds}), but got {max_seeds!r}."
+            )
+        raced = Race(tuple(new.trials), max_seeds=max_seeds, start_seeds=seeds)
+        return _resume(info, cfg, address=address, before=lambda: save_race(info.dir, raced))
+
+
+def ablate(
+    name_or_dir: str, *, trial: str, vary: str, seeds: int = 3, address: str | None = None
+) -> Path:
+    """Add an ablation to a study (:mod:`study.ablation`: ``trial``'s configuration at every
+    level of ``vary``, each with the same ``seeds`` fresh seeds) and run it, like a confirmation
+    round; checked before anything is written."""
+    from study.confirm import add_round, plan_ablation
+    from study.tracking import Tracker
+
+    info = read_study(name_or_dir)
+    with driver_lock(info.dir):
+        cfg = _check_resumable(info, address)
+        new = plan_ablation(
+            info, cfg, Tracker(info.tracking_uri), trial=trial, vary=vary, seeds=seeds
+        )
         return _resume(info, cfg, address=address, before=lambda: add_round(info.dir, new))
 
 

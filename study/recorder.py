@@ -28,6 +28,7 @@ from pathlib import Path
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 
+from study.ablation import ABLATES_TAG, ABLATION_TAG, LEVEL_TAG
 from study.directory import StudyInfo
 from study.errors import TrialFailed
 from study.tracking import (
@@ -165,9 +166,15 @@ class TrialRecorder(Callback):
             "scalefree.git_commit": self.info.git_commit[:12],
             **architecture_tags(cfg),
         }
-        confirms = configuration(trial.config).get("confirms")
-        if confirms:  # a confirmation round's run (study.confirm)
-            tags[CONFIRMS_TAG] = confirms
+        fixed = configuration(trial.config)
+        if fixed.get("confirms"):  # a confirmation round's run (study.confirm)
+            tags[CONFIRMS_TAG] = fixed["confirms"]
+        if fixed.get("ablation"):  # an ablation's level (study.ablation)
+            tags |= {
+                ABLATION_TAG: fixed["ablation"],
+                LEVEL_TAG: fixed["level"],
+                ABLATES_TAG: fixed["ablates"],
+            }
         name = self._name(trial, cfg)
         run_id, finished = self.tracker.trial_run(
             self.info.experiment_id,
@@ -273,8 +280,11 @@ class TrialRecorder(Callback):
 
     @staticmethod
     def _name(trial, cfg) -> str:
-        confirms = configuration(trial.config).get("confirms")
+        fixed = configuration(trial.config)
         name = trial_name(cfg, trial.trial_id)
+        if fixed.get("ablation"):
+            return f"{fixed['ablation']}-{fixed['level']}-{name}"
+        confirms = fixed.get("confirms")
         return f"confirm-{confirms}-{name}" if confirms else name
 
     def _run(self, trial) -> _Run:

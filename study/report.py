@@ -21,12 +21,17 @@ if TYPE_CHECKING:
     from study.directory import StudyInfo
     from study.tracking import Tracker
 
+from study.ablation import write_ablations
+from study.effects import log_variance
 from study.report_text import (
+    cell,
     interval,
     overlapping,
+    print_ablations,
     print_confirmations,
     print_effects,
     print_table,
+    print_variance,
 )
 
 __all__ = ["report", "pareto_mask", "finished_trials", "front_rows"]
@@ -85,6 +90,7 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
         row["symmetry"] = params.get("forward.symmetry", "none")
         row["refine_steps"] = int(params.get("inverse.refine_steps", "0"))
         row["confirms"] = run.data.tags.get(CONFIRMS_TAG, "")
+        row["ablation"] = run.data.tags.get("scalefree.ablation", "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
         row.update(run.data.metrics)
         rows.append(row)
@@ -269,7 +275,9 @@ def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list
     objectives and did not collapse: a dead net's numbers are not a tradeoff, and ASHA-stopped
     trials carry only early values. Confirmation runs are not search trials and are left out."""
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
-    rows = [r for r in finished_trials(info, tracker) if not r.get("confirms")]
+    rows = [
+        r for r in finished_trials(info, tracker) if not r.get("confirms") and not r.get("ablation")
+    ]
     done = [
         r
         for r in rows
@@ -308,14 +316,19 @@ def report(name_or_dir: str) -> Path:
     out = directory / "report"
     out.mkdir(exist_ok=True)
     overlaps = overlapping(done, front, objectives)
-    effects, ranked, n_trials = _effects(info, tracker, rows, objectives)
+    effects, ranked, n_trials, variance = _effects(info, tracker, rows, objectives)
+    ablations = _ablations(info, tracker, objectives)
     _write_csv(out / "trials.csv", rows, done, front, overlaps)
-    _write_effects(out, effects, ranked, n_trials)
+    _write_effects(out, effects, ranked, n_trials, variance)
+    write_ablations(out, ablations)
     print_table(info.name, rows, done, front, objectives, modes, overlaps)
     print_confirmations(done, objectives)
-    print_effects(effects, ranked, n_trials, objectives)
+    print_effects([e for e in effects if e.objective in objectives], ranked, n_trials, objectives)
+    print_variance(variance)
+    print_ablations(ablations)
     _log_front(tracker, info, rows, done, front, objectives, modes)
     _log_effects(tracker, info.parent_run_id, effects, ranked, n_trials)
+    log_variance(tracker, info.parent_run_id, variance, ablations)
     if done:
         figures = (
             ("alpha", "validated_skill", "skill_vs_alpha.png"),
@@ -354,17 +367,6 @@ CSV_EXTRA = (  # beside COLUMNS: spreads, intervals, seeds, confirmations
     "confirmed_alpha_lo",
     "confirmed_alpha_hi",
 )
-INTEGERS = frozenset({"n_tail", "n_seeds", "confirmed_n_seeds", "stages", "fc", "batch_size"})
-
-
-def _cell(key: str, value: object) -> object:
-    """CSV cells as a reader wants them: integers without '.0', no 'nan'."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ""
-        if key in INTEGERS and value.is_integer():
-            return int(value)
-    return value
 
 
 def _write_csv(path: Path, rows, done, front, overlaps) -> None:
@@ -390,19 +392,23 @@ def _write_csv(path: Path, rows, done, front, overlaps) -> None:
                 "pareto": r["trial"] in on_front,
                 "overlaps": " ".join(overlaps.get(r["trial"], [])),
             }
-            writer.writerow([_cell(h, extra.get(h, r.get(h, ""))) for h in header])
+            writer.writerow([cell(h, extra.get(h, r.get(h, ""))) for h in header])
 
 
 def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: list[str]):
-    """(level differences, fANOVA importances per objective, trials behind them) of the search."""
-    from study.effects import importances, level_effects, slope_effects
+    """(level differences and slopes, fANOVA importances per objective, trials behind them,
+    variance components) of the search. Differences and variance components are made for the
+    objectives and the tail measures every comparison shows (:data:`study.ablation.COMPARED`)."""
+    from study.ablation import COMPARED
+    from study.effects import importances, level_effects, slope_effects, variance_components
     from study.tracking import CONFIRMS_TAG
 
+    measured = list(dict.fromkeys([*objectives, *COMPARED]))
     try:
         ranked, n_trials = importances(info.dir, info.name, objectives)
         params, levels, continuous = _searched(info)
     except (KeyError, FileNotFoundError, RuntimeError, ValueError):  # no Optuna study (yet)
-        return [], {}, 0
+        return [], {}, 0, []
     finished = []
     for r in rows:
         if r["status"] == "FINISHED" and r.get("collapsed", 0) < 1 and r["trial"] in params:
@@ -412,9 +418,17 @@ def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: li
         confirms = run.data.tags.get(CONFIRMS_TAG)
         if confirms and run.info.status == "FINISHED":
             confirmations.setdefault(confirms, []).append(dict(run.data.metrics))
-    effects = level_effects(finished, levels, objectives, confirmations)
-    effects += slope_effects(finished, continuous, objectives, confirmations)
-    return effects, ranked, n_trials
+    effects = level_effects(finished, levels, measured, confirmations)
+    effects += slope_effects(finished, continuous, measured, confirmations)
+    variance = variance_components(finished, measured, confirmations, effects)
+    return effects, ranked, n_trials, variance
+
+
+def _ablations(info: StudyInfo, tracker: Tracker, objectives: list[str]) -> list:
+    """The one-way comparisons of the study's ablations (:mod:`study.ablation`)."""
+    from study.ablation import comparisons
+
+    return comparisons(tracker.child_runs(info.experiment_id, info.parent_run_id), objectives)
 
 
 def _searched(info: StudyInfo) -> tuple[dict[str, dict], list[str], dict[str, bool]]:
@@ -440,7 +454,7 @@ def _searched(info: StudyInfo) -> tuple[dict[str, dict], list[str], dict[str, bo
     return params, names, continuous
 
 
-def _write_effects(out: Path, effects, ranked: dict, n_trials: int) -> None:
+def _write_effects(out: Path, effects, ranked: dict, n_trials: int, variance=()) -> None:
     with open(out / "effects.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(
@@ -450,8 +464,16 @@ def _write_effects(out: Path, effects, ranked: dict, n_trials: int) -> None:
         for e in effects:
             writer.writerow(
                 [e.param, e.objective, e.level_a, e.level_b]
-                + [_cell("", v) for v in (e.difference, e.low, e.high)]
+                + [cell("", v) for v in (e.difference, e.low, e.high)]
                 + [e.verdict, e.trials_a, e.trials_b, e.values_a, e.values_b, e.confounded_with]
+            )
+        for v in variance:  # the ICC over configurations: its own row per objective
+            icc = v.icc
+            writer.writerow(
+                ["icc", v.objective, "between configurations", ""]
+                + [cell("", x) for x in (icc.value, icc.interval.low, icc.interval.high)]
+                + [f"seeds for 80 % power: {cell('', v.seeds_needed)}"]
+                + [icc.configurations, "", icc.runs, "", ""]
             )
     with open(out / "importance.csv", "w", newline="") as fh:
         writer = csv.writer(fh)

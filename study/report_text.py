@@ -11,12 +11,29 @@ import numpy as np
 
 __all__ = [
     "WIDTH",
+    "INTEGERS",
+    "cell",
     "interval",
     "overlapping",
     "print_table",
     "print_confirmations",
     "print_effects",
+    "print_variance",
+    "print_ablations",
 ]
+
+
+INTEGERS = frozenset({"n_tail", "n_seeds", "confirmed_n_seeds", "stages", "fc", "batch_size"})
+
+
+def cell(key: str, value: object) -> object:
+    """CSV cells as a reader wants them: integers without '.0', no 'nan'."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        if key in INTEGERS and value.is_integer():
+            return int(value)
+    return value
 
 
 def interval(row: dict, metric: str, *, confirmed: bool = True) -> tuple[float, float]:
@@ -205,3 +222,28 @@ def print_effects(effects, ranked: dict, n_trials: int, objectives: list[str]) -
             f"confounded (their levels split the trials the same way; one effect, not two): "
             f"{'; '.join(confounded)}"
         )
+
+
+def print_variance(variance) -> None:
+    """Where each measure's spread lies (:func:`study.effects.variance_components`)."""
+    made = [v for v in variance if v.icc.configurations >= 2]
+    if not made:
+        print(
+            "variance between configurations: not estimated (fewer than two configurations "
+            "with 2+ seed runs: use search.seeds, `confirm` or `ablate`)"
+        )
+        return
+    print("variance between configurations (ICC(1); 0.5 = as much between as within):")
+    for v in variance:
+        _say(f"  {v.line()}")
+
+
+def print_ablations(ablations) -> None:
+    """Each ablation's one-way comparison (:mod:`study.ablation`), one block per objective."""
+    seen = set()
+    for c in ablations:
+        if c.experiment not in seen:
+            seen.add(c.experiment)
+            print(f"{c.experiment}: trial {c.base}, {c.vary} varied (report/ablation.csv):")
+        for line in c.lines():
+            _say(line, indent="      ")

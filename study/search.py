@@ -13,6 +13,7 @@ from study.config import SpaceConfig, StudyConfig
 __all__ = [
     "SearchSpace",
     "apply_params",
+    "base_flat",
     "SEARCHED_KEYS",
     "make_searcher",
     "make_scheduler",
@@ -61,6 +62,13 @@ SEARCHED_KEYS = frozenset(
     {"forward.stages", "forward.filters", "inverse_net.stages", "inverse_net.filters"}
     | {key for keys in PARAM_KEYS.values() for key in keys}
 )  # trial-config keys every trial takes from the search, never from the preset
+
+
+def base_flat(cfg: StudyConfig) -> dict:
+    """The flat trial config every trial starts from (the search's samples go on top)."""
+    from trainables.config import to_flat
+
+    return to_flat(cfg.trial) | {"threads": max(1, int(cfg.resources.cpus_per_trial))}
 
 
 def apply_params(base_flat: dict, params: dict) -> dict:

@@ -42,7 +42,9 @@ BASELINES_TAG = "scalefree.baselines_interval"  # "start end" of the dataset bas
 VERDICT_TAG = "scalefree.alpha_verdict"  # heavy / not heavy / too short to tell (PowerLawFit)
 FAILURE_KIND_TAG = "scalefree.failure_kind"  # trial (its own computation) / infrastructure
 CONFIRMS_TAG = "scalefree.confirms"  # on a confirmation run: the Tune id of the trial it confirms
-CONFIRMED_BY_TAG = "scalefree.confirmed_by"  # on a confirmed trial: its latest confirmation run
+CONFIRMED_BY_TAG = (
+    "scalefree.confirmed_by"  # on a confirmed trial: its confirmation runs, comma-separated
+)
 PARETO_TAG = "scalefree.pareto"  # "true" on the trials of the study's Pareto front
 REDACTED = "***"  # stands for a password in stored and logged URIs
 MODEL_TRAINING_KIND = "custom_model_development"  # MLflow 3's experiment kind for runs, not traces

@@ -97,6 +97,8 @@ class ScoreConfig:
     rdf_rmax: float = 4.0  # linear baseline: histogram range
     ridge: float = 1e-3  # linear baseline: L2 strength
     n_boot: int = 200  # bootstrap resamples of the α and gain intervals (0 = no intervals)
+    # alpha_hill and tail_xi: the top share of the designs' Δr values, the same in every trial
+    hill_share: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,8 @@ def validate(cfg: TrialConfig) -> None:
         fail("score.n_boot", "must be an integer >= 0 (0 = no intervals)", s.n_boot)
     if not (is_finite(s.rdf_rmax) and s.rdf_rmax > 0):
         fail("score.rdf_rmax", "must be a finite number > 0", s.rdf_rmax)
+    if not (is_finite(s.hill_share) and 0 < s.hill_share <= 0.5):
+        fail("score.hill_share", "must be a share in (0, 0.5]", s.hill_share)
     if not is_int(cfg.seed) or cfg.seed < 0:
         fail("seed", "must be a non-negative integer", cfg.seed)
     if not (isinstance(cfg.device, str) and DEVICE.fullmatch(cfg.device)):

@@ -3,9 +3,12 @@ the CLI's config checks read them without loading torch (:mod:`trainables.score`
 
 from __future__ import annotations
 
-__all__ = ["POWER_LAW_KEYS", "CONTRACT_METRICS", "EXTRA_METRICS"]
+__all__ = ["POWER_LAW_KEYS", "TAIL_KEYS", "CONTRACT_METRICS", "EXTRA_METRICS"]
 
 POWER_LAW_KEYS = ("alpha", "xmin", "ks_distance", "n_tail", "tail_decades")
+# Fixed-share tail measures of the generated Δr (analysis.tails), each with ``_lo``/``_hi``:
+# Hill's α and the moment estimator's ξ over all atoms, and over the atoms inside the training range
+TAIL_KEYS = ("alpha_hill", "tail_xi", "alpha_hill_inside", "tail_xi_inside")
 # The final metrics every trial reports (the project's public contract), then the extras.
 CONTRACT_METRICS = (
     "d2l_accuracy",
@@ -45,4 +48,7 @@ EXTRA_METRICS = (
     "robustness_gain_lo",  # 95 % interval of the gain: bootstrap over attacked pairs
     "robustness_gain_hi",
     "net_validated_accuracy",  # with inverse.refine_steps: the net's designs before refinement
+    *TAIL_KEYS,
+    *(f"{k}_{end}" for k in TAIL_KEYS for end in ("lo", "hi")),
+    "tail_k",  # tail points of alpha_hill / tail_xi: ⌈score.hill_share · atoms⌉
 )

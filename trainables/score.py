@@ -3,6 +3,7 @@
 ``d2l_accuracy`` forward net on the test split; ``validated_accuracy`` / ``l2d2l_accuracy`` of the
 generated structures (true Hamiltonian / frozen forward net); ``alpha``, ``xmin``, ``ks_distance``,
 ``n_tail`` power-law fit of the generated Δr (``alpha_seed`` of the seed structures beside it);
+``alpha_hill``, ``tail_xi`` and their ``*_inside`` twins: the same Δr at a fixed tail share;
 ``weight_alpha`` of the inverse head's W_j; ``robustness_gain`` and ``hub_gini``/``hub_gini_seed``
 from single-atom attacks on the first ``score.n_attacked`` pairs, with bootstrap intervals of α
 and of the gain; the dataset's baselines (:mod:`trainables.baseline`: statistics, oracle,
@@ -40,6 +41,7 @@ __all__ = [
     "CONTRACT_METRICS",
     "EXTRA_METRICS",
     "power_law_metrics",
+    "tail_metrics",
     "seed_alpha",
     "weight_metrics",
     "attack_metrics",
@@ -89,6 +91,38 @@ def power_law_metrics(
     if n_boot:
         interval = analysis.alpha_interval(displacements, n_boot=n_boot, seed=seed)
         metrics |= {"alpha_lo": interval.low, "alpha_hi": interval.high}
+    return metrics
+
+
+def tail_metrics(
+    displacements: np.ndarray, *, share: float, training_max: float | None = None
+) -> dict[str, object]:
+    """The fixed-share tail measures (:mod:`analysis.tails`) of the Δr of structures
+    (n, 2, L, L), each with its ``_lo``/``_hi``: ``alpha_hill`` (Hill's α at the top ``share`` of
+    the values) and ``tail_xi`` (the moment estimator's ξ there: > 0 heavy, ≤ 0 not), and, with
+    ``training_max``, both again over the atoms whose components all lie inside the training range
+    (``*_inside``), so that atoms an unbounded net flung out cannot make a tail; ``tail_k``, the
+    tail points. A measure that cannot be made is NaN with a ``*_reason``."""
+    import analysis
+    from analysis.tails import hill_alpha, moment_xi, tail_size
+
+    values = analysis.displacement_magnitudes(displacements)
+    sets = {"": values}
+    if training_max is not None:
+        inside = np.abs(np.asarray(displacements)).max(axis=1).reshape(-1) <= training_max
+        sets["_inside"] = values[inside]
+    metrics: dict[str, object] = {"tail_k": float(tail_size(values.size, share))}
+    for suffix, x in sets.items():
+        for name, estimate in (("alpha_hill", hill_alpha), ("tail_xi", moment_xi)):
+            key = f"{name}{suffix}"
+            try:
+                tail = estimate(x, share=share)
+            except ValueError as err:
+                metrics |= {key: math.nan, f"{key}_lo": math.nan, f"{key}_hi": math.nan}
+                metrics[f"{key}_reason"] = str(err)
+                continue
+            low, high = tail.interval.low, tail.interval.high
+            metrics |= {key: float(tail.value), f"{key}_lo": float(low), f"{key}_hi": float(high)}
     return metrics
 
 
@@ -212,6 +246,7 @@ def score_trial(
         **power_law_metrics(
             generated, n_boot=score.n_boot, seed=bootstrap_seed, training_max=training_max
         ),
+        **tail_metrics(generated, share=score.hill_share, training_max=training_max),
         **seed_alpha(seeds),
         **weight_metrics(inverse),
         **attacked,

@@ -34,6 +34,10 @@ SUMMARISED = (
     "validated_skill",
     "alpha",
     "alpha_error",
+    "alpha_hill",
+    "tail_xi",
+    "alpha_hill_inside",
+    "tail_xi_inside",
     "tail_decades",
     "weight_alpha",
     "robustness_gain",
@@ -44,6 +48,8 @@ SUMMARISED = (
 BOUNDS = {
     "alpha": 1.0,  # a normalisable power-law density needs α > 1
     "weight_alpha": 1.0,
+    "alpha_hill": 1.0,  # 1 + 1/γ with γ > 0
+    "alpha_hill_inside": 1.0,
     "tail_decades": 0.0,
     "robustness_gain": 0.0,
 }

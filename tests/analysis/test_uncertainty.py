@@ -173,3 +173,52 @@ def test_slope_interval_covers_a_known_slope_and_needs_distinct_trials():
     assert slope == pytest.approx(2.0) and not interval.made  # two points: a line, no spread
     slope, interval = slope_interval([0.1, 0.4, 0.7], [[0.0], [1.0], [2.0]])
     assert interval.low == pytest.approx(slope) == pytest.approx(interval.high)  # exact line
+
+
+def _configurations(rng, ratio: float, n_conf: int, seeds) -> tuple[float, list]:
+    """Normal configurations with between/within variance ``ratio``: (true ICC, groups)."""
+    centres = rng.normal(0, math.sqrt(ratio), n_conf)
+    sizes = seeds if isinstance(seeds, list) else [seeds] * n_conf
+    return ratio / (ratio + 1), [
+        c + rng.normal(0, 1, k) for c, k in zip(centres, sizes, strict=False)
+    ]
+
+
+def test_icc_interval_covers_a_known_ratio_at_the_nominal_rate():
+    # Rule: ICC(1)'s F interval holds the true share of between-configuration variance about 95 %
+    # of the time: balanced (4 seeds) and unbalanced (2-5 seeds) groups, 300 studies each.
+    from analysis.uncertainty import icc1
+
+    rng = np.random.default_rng(5)
+    for seeds in (4, [2, 3, 4, 5, 2, 3]):
+        hits = []
+        for _ in range(300):
+            true, groups = _configurations(rng, 1.0, 6, seeds)
+            icc = icc1(groups)
+            hits.append(icc.interval.low <= true <= icc.interval.high)
+        assert 0.90 <= np.mean(hits) <= 0.99, (seeds, np.mean(hits))
+
+
+def test_icc_is_the_anova_formula_and_tells_signal_from_seed():
+    from analysis.uncertainty import icc1
+
+    groups = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]
+    # MSB = 3·((2−5)² + 0 + (8−5)²)/2 = 27, MSW = 1, k0 = 3: (27 − 1)/(27 + 2)
+    icc = icc1(groups)
+    assert icc.value == pytest.approx(26 / 29) and icc.k0 == 3 and icc.within_sd == 1
+    assert icc.configurations == 3 and icc.runs == 9
+    rng = np.random.default_rng(6)
+    noise = icc1([rng.normal(0, 1, 3) for _ in range(8)])  # seed only: ICC near 0
+    assert noise.interval.low < 0.2 and noise.value < 0.5
+    assert math.isnan(icc1([[1.0, 2.0], [3.0]]).value)  # one configuration with two runs
+
+
+def test_seeds_for_power_matches_the_textbook_sample_size():
+    # A difference of one sd needs 17 per group for 80 % power at 5 % (two-sample t); half an sd
+    # 64 (Cohen's tables); none at all: NaN.
+    from analysis.uncertainty import seeds_for_power
+
+    assert seeds_for_power(1.0, 1.0) == 17
+    assert seeds_for_power(-0.5, 1.0) == 64
+    assert math.isnan(seeds_for_power(0.0, 1.0))
+    assert seeds_for_power(1e-4, 1.0) == math.inf

@@ -103,3 +103,39 @@ def kill_9_while_training(driver, db: Path, study: str, *, timeout: float = 300)
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
     time.sleep(2)
+
+
+def tagged_run_states(db: Path, tag: str) -> list[str]:
+    """Statuses of the runs that carry ``tag`` (e.g. scalefree.confirms) in a SQLite store."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as con:
+            query = "select r.status from runs r join tags t on t.run_uuid = r.run_uuid"
+            return [s for (s,) in con.execute(query + " where t.key = ?", (tag,))]
+    except sqlite3.Error:
+        return []
+
+
+def kill_9_when_running(driver, db: Path, tag: str, count: int, *, timeout: float = 300) -> None:
+    """kill -9 the driver's process group once ``count`` runs tagged ``tag`` train."""
+    import os
+    import signal
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and tagged_run_states(db, tag).count("RUNNING") < count:
+        assert driver.poll() is None, "the driver ended before it could be interrupted"
+        time.sleep(0.5)
+    time.sleep(3)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+
+
+def launched_trial_ids(cwd: Path, name: str, samples: int) -> list[str]:
+    """Launch the tiny study ``name`` with ``samples`` trials; its trials' ids."""
+    config = write_tiny(cwd, f"search: {{num_samples: {samples}, max_concurrent: 2}}\n")
+    proc = cli(["launch", str(config), "--name", name], cwd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, _, runs = trial_runs(cwd, name)
+    return [r.data.tags["scalefree.trial_id"] for r in runs]

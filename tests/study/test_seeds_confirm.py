@@ -1,16 +1,21 @@
 """Seeds per configuration and confirmation rounds, through the CLI as users run them."""
 
 import json
-import os
-import signal
-import sqlite3
-import time
+import math
 
 import mlflow
 import numpy as np
 import optuna
 import pytest
-from studyutil import CONTRACT_METRICS, cli, start, trial_runs, write_tiny
+from studyutil import (
+    CONTRACT_METRICS,
+    cli,
+    kill_9_when_running,
+    launched_trial_ids,
+    start,
+    trial_runs,
+    write_tiny,
+)
 
 import physics
 
@@ -54,6 +59,13 @@ def test_two_seeds_give_two_seed_records_and_their_mean(seeded):
             tracking_uri=info["tracking_uri"],
         )
         assert _validated(path) == pytest.approx(metrics[f"seed{s}/validated_accuracy"], abs=1e-6)
+        # α_hill = 1 + k / Σ ln(x(i)/x(k+1)) over the top k = ⌈0.01·n⌉ of the seed's Δr values.
+        with np.load(path) as data:
+            dr = np.hypot(data["displacements"][:, 0], data["displacements"][:, 1]).ravel()
+        k = math.ceil(0.01 * dr.size)
+        top = np.sort(dr)[::-1]
+        hill = 1 + k / np.sum(np.log(top[:k] / top[k]))
+        assert hill == pytest.approx(metrics[f"seed{s}/alpha_hill"], rel=1e-9)
 
 
 def test_confirm_runs_fresh_seeds_and_writes_the_interval_beside_the_trial(seeded):
@@ -96,31 +108,11 @@ def test_confirm_runs_fresh_seeds_and_writes_the_interval_beside_the_trial(seede
     assert (seeded / "studies" / "seeded" / "confirm.json").read_text() == before
 
 
-def _run_states(db, parent: str):
-    try:
-        with sqlite3.connect(db) as con:
-            query = "select r.status from runs r join tags t on t.run_uuid = r.run_uuid"
-            query += " where t.key = 'scalefree.confirms'"
-            return [s for (s,) in con.execute(query)]
-    except sqlite3.Error:
-        return []
-
-
 @pytest.mark.slow
 def test_confirm_resumes_after_kill_9_with_nothing_duplicated(tmp_path):
-    config = write_tiny(tmp_path, "search: {num_samples: 2, max_concurrent: 2}\n")
-    proc = cli(["launch", str(config), "--name", "conf"], tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    _, _, runs = trial_runs(tmp_path, "conf")
-    ids = ",".join(r.data.tags["scalefree.trial_id"] for r in runs)
+    ids = ",".join(launched_trial_ids(tmp_path, "conf", 2))
     driver = start(["confirm", "conf", "--seeds", "3", "--trials", ids], tmp_path)
-    deadline = time.time() + 300  # kill once the round's runs exist and train
-    while time.time() < deadline and _run_states(tmp_path / "mlflow.db", "").count("RUNNING") < 2:
-        assert driver.poll() is None, "the confirmation ended before it could be interrupted"
-        time.sleep(0.5)
-    time.sleep(3)
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
+    kill_9_when_running(driver, tmp_path / "mlflow.db", "scalefree.confirms", 2)
     proc = cli(["resume", "conf"], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     client, _, runs = trial_runs(tmp_path, "conf")
