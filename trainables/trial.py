@@ -260,6 +260,7 @@ def run_trial(
     checkpoint_dir: str | os.PathLike | None = None,
     forward: ForwardNet | None = None,
     baselines: dict | Callable[[], dict] | None = None,
+    seeds: TrialSeeds | None = None,
 ) -> TrialResult:
     """Train, generate, score; report per epoch; return the :class:`TrialResult`.
 
@@ -270,9 +271,13 @@ def run_trial(
     ``forward``: a trained forward net to use instead of training one (runs that differ only in
     their inverse side share it; its epochs are then neither run nor reported, and inverse steps
     still start after ``forward_train.epochs``).
+
+    ``seeds``: the trial's randomness per purpose, instead of :meth:`TrialSeeds.spawn` of
+    ``config.seed`` (benchmarks/noise_sources.py varies one purpose while holding the others).
     """
     configure_torch(config.threads)
-    device, seeds = physics.resolve_device(config.device), TrialSeeds.spawn(config.seed)
+    device = physics.resolve_device(config.device)
+    seeds = seeds if seeds is not None else TrialSeeds.spawn(config.seed)
     splits = load_splits(config, data, data_root)
     context = dict(seeds=seeds, device=device, report=report, checkpoint_dir=checkpoint_dir)
 
