@@ -234,12 +234,19 @@ COMMANDS = {
 }
 
 
+# Verbs that load Optuna, Ray or MLflow's store (the others stay light: `config`, `status`, `ui`)
+QUIETED = frozenset({"launch", "resume", "confirm", "ablate", "report", "reproduce", "generate"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "verbose", False):
         os.environ["SCALEFREE_VERBOSE"] = "1"
     from study.errors import StudyFailed  # light: `scalefree ui` must not load torch
+    from study.terminal import quiet
 
+    if args.verb in QUIETED:
+        quiet()  # library loggers and warnings, once, before the verb imports them
     try:
         return COMMANDS[args.verb](args)
     except ValueError as err:  # user input: config keys, paths, addresses

@@ -105,7 +105,24 @@ def _finished(info: StudyInfo, tracker) -> dict[str, dict]:
     }
 
 
-def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str):
+def _per_seed(info: StudyInfo, tracker) -> dict[str, float]:
+    """Search trial's Tune id → its compute seconds a seed (what a confirmation of it takes a
+    seed), for the finished search trials."""
+    from study.tracking import CONFIRMS_TAG, TRIAL_TAG
+
+    out = {}
+    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
+        metrics, tags = run.data.metrics, run.data.tags
+        if (
+            run.info.status == "FINISHED"
+            and "compute_seconds" in metrics
+            and not tags.get(CONFIRMS_TAG)
+        ):
+            out[tags.get(TRIAL_TAG, "")] = metrics["compute_seconds"] / metrics.get("n_seeds", 1)
+    return out
+
+
+def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str, per_seed=None):
     from ray import tune
     from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
@@ -121,7 +138,9 @@ def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str):
     else:
         objectives, modes = cfg.search.objectives, cfg.search.modes
         base = _base_flat(cfg)
-        reporter = StudyProgress(info.name, info.dir, objectives, modes, base, cfg.search.seeds)
+        reporter = StudyProgress(
+            info.name, info.dir, objectives, modes, base, cfg.search.seeds, per_seed
+        )
 
     return tune.RunConfig(
         name=name,
@@ -293,7 +312,9 @@ def _confirm(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
                     max_concurrent_trials=cfg.search.max_concurrent,
                     reuse_actors=True,
                 ),
-                run_config=_run_config(cfg, info, tracker, round_.experiment),
+                run_config=_run_config(
+                    cfg, info, tracker, round_.experiment, _per_seed(info, tracker)
+                ),
             )
         _fit(tuner)
         _check_not_interrupted(path)
@@ -364,7 +385,14 @@ def _finish(info: StudyInfo, tracker) -> None:
     statuses = _statuses(info.dir)
     _reconcile(info, tracker, statuses)
     errors = sum(status == "ERROR" for status in statuses.values())
-    print(f"[study] {len(statuses)} trials, {errors} failed", flush=True)
+    search = _statuses(info.dir, confirmations=False)
+    search_errors = sum(status == "ERROR" for status in search.values())
+    line = f"[study] {len(search)} trials, {search_errors} failed"
+    rounds = {t: s for t, s in statuses.items() if t not in search}
+    if rounds:
+        failed = sum(status == "ERROR" for status in rounds.values())
+        line += f"; {len(rounds)} confirmation and ablation runs, {failed} failed"
+    print(line, flush=True)
     tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(statuses)})
     if statuses and errors == len(statuses):
         report(str(info.dir))

@@ -263,20 +263,12 @@ def _check_unchanged(cfg: StudyConfig, info: StudyInfo) -> None:
 
 
 def _log_parent_start(tracker, run_id: str, cfg: StudyConfig, directory: Path) -> None:
+    from study.answers import description
     from study.search import SEARCHED_KEYS
 
     # The parent holds what every trial shares plus the search space; the architecture keys are
     # sampled per trial, so the preset's values for them were never run and are not logged.
     flat = study_flat_redacted(cfg)
     tracker.log_params(run_id, {k: v for k, v in flat.items() if k not in SEARCHED_KEYS})
-    space = ", ".join(f"{k}={list(v)}" for k, v in flat.items() if k.startswith("space."))
-    objectives = ", ".join(
-        f"{m}imise {o}" for o, m in zip(cfg.search.objectives, cfg.search.modes, strict=True)
-    )
-    note = (
-        f"Study {directory.name}: {cfg.search.num_samples} trials; objectives: {objectives}.\n\n"
-        f"Search space: {space}.\n\nTrials are the nested runs; each is named "
-        "p<pooling stages>-<filters>-fc<width>-<inverse mode>[-bonds]-<Tune id>."
-    )
-    tracker.set_tags(run_id, {"mlflow.note.content": note})
+    tracker.set_tags(run_id, {"mlflow.note.content": description(directory.name, cfg)})
     tracker.log_artifact(run_id, directory / "config.yaml")

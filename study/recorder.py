@@ -176,9 +176,15 @@ class TrialRecorder(Callback):
                 ABLATES_TAG: fixed["ablates"],
             }
         name = self._name(trial, cfg)
+        parent = self.info.parent_run_id
+        if fixed.get("confirms"):  # under the trial it confirms: the UI shows them together
+            confirmed = self.tracker.trial_run_id(
+                self.info.experiment_id, self.info.name, fixed["confirms"]
+            )
+            parent = confirmed or parent
         run_id, finished = self.tracker.trial_run(
             self.info.experiment_id,
-            self.info.parent_run_id,
+            parent,
             self.info.name,
             trial.trial_id,
             tags,

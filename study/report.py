@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from study.directory import StudyInfo
     from study.tracking import Tracker
 
+from study import answers
 from study.ablation import write_ablations
 from study.effects import log_variance
 from study.report_text import (
+    captured,
     cell,
     interval,
     overlapping,
@@ -248,27 +250,6 @@ def _errors(rows: list[dict], metric: str, centres: np.ndarray) -> np.ndarray | 
     return np.nan_to_num(np.clip(np.vstack([below, above]), 0, None))
 
 
-def _log_front(tracker, info: StudyInfo, rows: list[dict], done, front, objectives, modes):
-    """Tag every finished trial ``scalefree.pareto`` true/false; the parent run gets the front,
-    the study's best value of each objective and the collapsed count."""
-    from study.tracking import PARETO_TAG
-
-    on_front = {d["run_id"] for d, f in zip(done, front, strict=True) if f}
-    for r in rows:
-        if r["status"] == "FINISHED":
-            tracker.set_tags(r["run_id"], {PARETO_TAG: str(r["run_id"] in on_front).lower()})
-    parent = info.parent_run_id
-    names = [d["name"] for d, f in zip(done, front, strict=True) if f]
-    tracker.set_tags(parent, {"scalefree.pareto_trials": ", ".join(names)})
-    collapsed = sum(1 for r in rows if r["status"] == "FINISHED" and r.get("collapsed", 0) >= 1)
-    summary = {"pareto_size": len(names), "trials_collapsed": collapsed}
-    for objective, mode in zip(objectives, modes, strict=True):
-        values = [d[objective] for d in done]
-        if values:
-            summary[f"best_{objective}"] = max(values) if mode == "max" else min(values)
-    tracker.log_metrics(parent, summary)
-
-
 def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list[dict], np.ndarray]:
     """(every search trial's row, the rows that may be on the front sorted by the first
     objective, the front mask over those). The front holds trials that finished with finite
@@ -321,14 +302,18 @@ def report(name_or_dir: str) -> Path:
     _write_csv(out / "trials.csv", rows, done, front, overlaps)
     _write_effects(out, effects, ranked, n_trials, variance)
     write_ablations(out, ablations)
-    print_table(info.name, rows, done, front, objectives, modes, overlaps)
-    print_confirmations(done, objectives)
-    print_effects([e for e in effects if e.objective in objectives], ranked, n_trials, objectives)
-    print_variance(variance)
-    print_ablations(ablations)
-    _log_front(tracker, info, rows, done, front, objectives, modes)
-    _log_effects(tracker, info.parent_run_id, effects, ranked, n_trials)
+    with captured() as text:
+        print_table(info.name, rows, done, front, objectives, modes, overlaps)
+        print_confirmations(done, objectives)
+        shown = [e for e in effects if e.objective in objectives]
+        print_effects(shown, ranked, n_trials, objectives)
+        print_variance(variance)
+        print_ablations(ablations)
+    answers.log_front(tracker, info, rows, done, front, objectives, modes)
+    answers.log_effects(tracker, info.parent_run_id, effects, ranked, n_trials)
     log_variance(tracker, info.parent_run_id, variance, ablations)
+    table = _table(rows, done, front, overlaps)
+    answers.publish(tracker, info, cfg, text.getvalue(), table, done, out)
     if done:
         figures = (
             ("alpha", "validated_skill", "skill_vs_alpha.png"),
@@ -359,6 +344,14 @@ CSV_EXTRA = (  # beside COLUMNS: spreads, intervals, seeds, confirmations
     "alpha_hi",
     "robustness_gain_lo",
     "robustness_gain_hi",
+    "alpha_hill",
+    "alpha_hill_lo",
+    "alpha_hill_hi",
+    "tail_xi",
+    "tail_xi_lo",
+    "tail_xi_hi",
+    "alpha_hill_inside",
+    "tail_xi_inside",
     "confirmed_n_seeds",
     "confirmed_validated_skill",
     "confirmed_validated_skill_lo",
@@ -370,6 +363,29 @@ CSV_EXTRA = (  # beside COLUMNS: spreads, intervals, seeds, confirmations
 
 
 def _write_csv(path: Path, rows, done, front, overlaps) -> None:
+    table = _table(rows, done, front, overlaps)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(list(table[0]) if table else _header())
+        for row in table:
+            writer.writerow([cell(h, v) for h, v in row.items()])
+
+
+def _table(rows, done, front, overlaps) -> list[dict]:
+    """One dict a search trial, every column of ``trials.csv`` in order."""
+    header = _header()
+    on_front = {d["trial"] for d, f in zip(done, front, strict=True) if f}
+    table = []
+    for r in rows:
+        extra = {
+            "pareto": r["trial"] in on_front,
+            "overlaps": " ".join(overlaps.get(r["trial"], [])),
+        }
+        table.append({h: extra.get(h, r.get(h, "")) for h in header})
+    return table
+
+
+def _header() -> list[str]:
     header = [
         "trial",
         "status",
@@ -382,17 +398,7 @@ def _write_csv(path: Path, rows, done, front, overlaps) -> None:
     ]
     header += ["symmetry", "refine_steps"]
     header += [c for c, _ in COLUMNS] + list(CSV_EXTRA)
-    header += ["alpha_verdict", "collapsed", "pareto", "overlaps", "collapsed_reason"]
-    on_front = {d["trial"] for d, f in zip(done, front, strict=True) if f}
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for r in rows:
-            extra = {
-                "pareto": r["trial"] in on_front,
-                "overlaps": " ".join(overlaps.get(r["trial"], [])),
-            }
-            writer.writerow([cell(h, extra.get(h, r.get(h, ""))) for h in header])
+    return header + ["alpha_verdict", "collapsed", "pareto", "overlaps", "collapsed_reason"]
 
 
 def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: list[str]):
@@ -481,16 +487,3 @@ def _write_effects(out: Path, effects, ranked: dict, n_trials: int, variance=())
         for objective, values in ranked.items():
             for param, value in values.items():
                 writer.writerow([objective, param, f"{value:.4f}", n_trials])
-
-
-def _log_effects(tracker, parent: str, effects, ranked: dict, n_trials: int) -> None:
-    """Importances as parent-run metrics (``importance/<objective>/<param>``), the count of
-    resolved level differences, and each resolved one as a tag line."""
-    values = {"importance_trials": n_trials}
-    for objective, params in ranked.items():
-        values |= {f"importance/{objective}/{p}": v for p, v in params.items()}
-    values["effects_resolved"] = sum(e.verdict == "resolved" for e in effects)
-    values["effects_within_noise"] = sum(e.verdict == "within noise" for e in effects)
-    tracker.log_metrics(parent, values)
-    lines = [e.line() for e in effects if e.verdict == "resolved"]
-    tracker.set_tags(parent, {"scalefree.effects_resolved": "\n".join(lines) or "none"})

@@ -5,12 +5,16 @@ has every column). Also the interval a row has for a metric, which the figures d
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import sys
 
 import numpy as np
 
 __all__ = [
     "WIDTH",
+    "captured",
     "INTEGERS",
     "cell",
     "interval",
@@ -21,6 +25,28 @@ __all__ = [
     "print_variance",
     "print_ablations",
 ]
+
+
+@contextlib.contextmanager
+def captured():
+    """What is printed inside the block still reaches stdout, and is kept in the
+    ``io.StringIO`` the block receives (the report keeps its own text this way)."""
+    kept = io.StringIO()
+
+    class _Tee(io.TextIOBase):
+        def write(self, text: str) -> int:
+            kept.write(text)
+            return original.write(text)
+
+        def flush(self) -> None:
+            original.flush()
+
+    original = sys.stdout
+    sys.stdout = _Tee()
+    try:
+        yield kept
+    finally:
+        sys.stdout = original
 
 
 INTEGERS = frozenset({"n_tail", "n_seeds", "confirmed_n_seeds", "stages", "fc", "batch_size"})
@@ -228,9 +254,10 @@ def print_variance(variance) -> None:
     """Where each measure's spread lies (:func:`study.effects.variance_components`)."""
     made = [v for v in variance if v.icc.configurations >= 2]
     if not made:
-        print(
-            "variance between configurations: not estimated (fewer than two configurations "
-            "with 2+ seed runs: use search.seeds, `confirm` or `ablate`)"
+        _say(
+            "variance between configurations: not estimated (under two configurations with two "
+            "seed runs or more: search.seeds, `confirm` or `ablate` make them)",
+            indent="  ",
         )
         return
     print("variance between configurations (ICC(1); 0.5 = as much between as within):")

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from study.directory import INFO_FILE, LOCK_FILE, StudyInfo, read_study
 
+UI_BASE = "http://127.0.0.1:5000"  # where `scalefree ui` serves by default
+
 __all__ = ["StudyState", "state_of", "studies", "print_status", "print_list"]
 
 
@@ -41,6 +43,8 @@ class StudyState:
     report: str = ""
     ui: str = ""
     why: str = ""  # the driver's last words when it did not finish
+    # "confirmed" / "ablated" → [finished runs, seeds over them] of its confirmations and ablations
+    rounds: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _driver(directory: Path) -> str:
@@ -62,7 +66,7 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
     """The state of one study (see the module docstring); ``trackers`` caches one MLflow client
     per tracking URI when many studies are read."""
     from study.config import load_config
-    from study.tracking import CONFIRMS_TAG, TRIAL_TAG, Tracker
+    from study.tracking import CONFIRMS_TAG, TRIAL_TAG, Tracker, ui_links
 
     info: StudyInfo = read_study(name_or_dir)
     cfg = load_config(str(info.dir / "config.yaml"))
@@ -80,11 +84,17 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
     elif parent.info.status == "FAILED":
         out.state = "failed"
     out.why = parent.data.tags.get("scalefree.driver_exit", "")
-    runs = [
-        r
-        for r in tracker.child_runs(info.experiment_id, info.parent_run_id)
-        if not r.data.tags.get(CONFIRMS_TAG)
-    ]
+    every = tracker.child_runs(info.experiment_id, info.parent_run_id)
+    runs = [r for r in every if not r.data.tags.get(CONFIRMS_TAG) and not _ablation(r)]
+    for run in every:
+        kind = (
+            "confirmed" if run.data.tags.get(CONFIRMS_TAG) else "ablated" if _ablation(run) else ""
+        )
+        if kind and run.info.status == "FINISHED":
+            seeds = int(run.data.metrics.get("n_seeds", 1))
+            runs_seeds = out.rounds.setdefault(kind, [0, 0])
+            runs_seeds[0] += 1
+            runs_seeds[1] += seeds
     for run in runs:
         out.trials[run.info.status] = out.trials.get(run.info.status, 0) + 1
     finished = [
@@ -100,10 +110,15 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
             out.best[objective] = max(scored) if mode == "max" else min(scored)
     if (info.dir / "report" / "trials.csv").is_file():
         out.report = str(info.dir / "report")
-    out.ui = (
-        f"scalefree ui {info.name} → #/experiments/{info.experiment_id}/runs/{info.parent_run_id}"
-    )
+    links = ui_links(UI_BASE, info.experiment_id, info.name, info.parent_run_id)
+    out.ui = links["runs"]
     return out
+
+
+def _ablation(run) -> bool:
+    from study.ablation import ABLATION_TAG
+
+    return bool(run.data.tags.get(ABLATION_TAG))
 
 
 def studies(studies_dir: str = "studies") -> list[StudyState]:
@@ -146,6 +161,9 @@ def print_status(state: StudyState) -> None:
     say(head)
     say(f"  started {_when(state.started)}, preset {state.preset or '?'}, {state.directory}")
     say(f"  trials: {_counts(state)}")
+    for kind, (runs, seeds) in state.rounds.items():
+        what = "configurations" if kind == "confirmed" else "levels"
+        say(f"  {kind}: {runs} {what} with fresh seeds ({seeds} seed runs)")
     cells = [f"{o} {v:.4g} ({t})" for o, (v, t) in state.best.items()]
     say("  best so far: " + ("; ".join(cells) or "none (no finished trial that did not collapse)"))
     if state.state in ("interrupted", "failed"):
@@ -154,7 +172,8 @@ def print_status(state: StudyState) -> None:
         )
     if state.report:
         say(f"  report: {state.report}")
-    say(f"  UI: {state.ui}")
+    say(f"  UI: `scalefree ui {state.name}`, then open")
+    print(f"    {state.ui}", flush=True)  # whole: a link cut short opens nothing
 
 
 def print_list(states: list[StudyState]) -> None:
@@ -163,9 +182,13 @@ def print_list(states: list[StudyState]) -> None:
     if not states:
         say("no studies under ./studies (`scalefree launch smoke` makes one)")
         return
-    say(f"{'study':<24}{'state':<13}{'trials':<18}{'preset':<12}started")
+    say(f"{'study':<24}{'state':<13}{'trials':<22}{'preset':<12}started")
     for s in states:
         finished = s.trials.get("FINISHED", 0)
         trials = f"{finished}/{s.planned} finished" if s.planned else "—"
+        if "confirmed" in s.rounds:
+            trials += f" +{s.rounds['confirmed'][0]}c"
+        if "ablated" in s.rounds:
+            trials += f" +{s.rounds['ablated'][0]}a"
         preset = Path(s.preset).name if s.preset else "?"  # a YAML's name, not its folder
-        say(f"{s.name[:23]:<24}{s.state:<13}{trials:<18}{preset[:11]:<12}{_when(s.started)}")
+        say(f"{s.name[:23]:<24}{s.state:<13}{trials:<22}{preset[:11]:<12}{_when(s.started)}")

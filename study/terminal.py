@@ -98,34 +98,58 @@ class _Trial:
 
     def __init__(self, trial_id: str, label: str, total: int) -> None:
         self.id, self.label, self.total = trial_id, label, total  # total epochs over its seeds
+        self.shown = trial_id  # what lines call it: the Tune id, or what a round's run is of
+        self.expected = math.nan  # seconds it should take, where a search trial measured that
         self.status, self.started, self.ended = "PENDING", math.nan, math.nan
         self.done, self.phase, self.seed, self.n_seeds = 0, "", 0, 1
         self.final: dict = {}
 
     def eta(self, now: float) -> float:
-        if self.done <= 0 or not math.isfinite(self.started):
-            return math.nan
-        return (now - self.started) * (self.total - self.done) / self.done
+        """Seconds left: from the epochs done so far, and where the trial's expected time is known
+        (a confirmation: its search trial's seconds a seed times its seeds) at least what that
+        leaves, since scoring after the last epoch takes a good part of a trial."""
+        if not math.isfinite(self.started):
+            return self.expected
+        by_epochs = (
+            (now - self.started) * (self.total - self.done) / self.done
+            if self.done > 0
+            else math.nan
+        )
+        if math.isfinite(self.expected):
+            left = max(self.expected - (now - self.started), 0.0)
+            return max(left, by_epochs) if math.isfinite(by_epochs) else left
+        return by_epochs
 
 
 class StudyProgress(ProgressReporter):
     """Tune's reporter for a study (see the module docstring). Tune pickles it with the experiment;
     only the study's name, objectives and trial base config are kept, the display is made anew."""
 
-    KEPT = ("name", "directory", "objectives", "modes", "base_flat", "seeds")
+    KEPT = ("name", "directory", "objectives", "modes", "base_flat", "seeds", "per_seed")
 
-    def __init__(self, name: str, directory, objectives, modes, base_flat: dict, seeds: int):
+    def __init__(
+        self,
+        name: str,
+        directory,
+        objectives,
+        modes,
+        base_flat: dict,
+        seeds: int,
+        per_seed: dict | None = None,
+    ):
         self.name, self.directory = name, str(directory)
         self.objectives, self.modes = list(objectives), list(modes)
         self.base_flat, self.seeds = dict(base_flat), int(seeds)
+        # search trial's Tune id → its seconds a seed: what a confirmation or ablation of it takes
+        self.per_seed = dict(per_seed or {})
+        self._reset()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update({"per_seed": {}} | state)  # pickled before per_seed existed
         self._reset()
 
     def __getstate__(self) -> dict:
         return {k: self.__dict__[k] for k in self.KEPT}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._reset()
 
     def _reset(self) -> None:
         self._trials: dict[str, _Trial] = {}
@@ -182,6 +206,20 @@ class StudyProgress(ProgressReporter):
         filters = "/".join(str(f) for f in net.filters)
         return f"p{net.stages} {filters} fc{net.fc} {cfg.inverse.mode}", cfg.total_epochs() * seeds
 
+    def _name_round(self, trial, known: _Trial) -> None:
+        """A confirmation's or an ablation's run is called after its search trial (``3a1f
+        confirm``, ``3a1f stages=2``), and expected to take that trial's seconds a seed times its
+        seeds."""
+        from study.tune_trial import configuration
+
+        params = configuration(trial.config)
+        of = params.get("confirms") or params.get("ablates")
+        if not of:
+            return
+        known.shown = f"{of} {'confirm' if params.get('confirms') else params.get('level', '')}"
+        seeds = len(params.get("seeds", ())) or self.seeds
+        known.expected = self.per_seed.get(of, math.nan) * seeds
+
     def _update(self, trials) -> bool:
         """Bring the known state up to date; emit one line per event; True when anything moved."""
         changed = False
@@ -191,6 +229,7 @@ class StudyProgress(ProgressReporter):
             if known is None:
                 label, total = self._label(trial)
                 known = self._trials[trial.trial_id] = _Trial(trial.trial_id, label, total)
+                self._name_round(trial, known)
                 if trial.status in ("TERMINATED", "ERROR"):  # ended before this driver
                     known.status = trial.status
                     continue
@@ -199,7 +238,7 @@ class StudyProgress(ProgressReporter):
                 known.status, known.started, changed = "RUNNING", now, True
                 where = result.get("node_ip") or ""
                 self._emit(
-                    f"{trial.trial_id} started{' on ' + where if where else ''} · {known.label}"
+                    f"{known.shown} started{' on ' + where if where else ''} · {known.label}"
                 )
             if "step" in result and not result.get("final"):
                 changed |= self._progress(known, result)
@@ -219,7 +258,7 @@ class StudyProgress(ProgressReporter):
         if done == known.done and phase == known.phase:
             return False
         if known.phase and phase != known.phase:  # a phase ended: one line
-            self._emit(f"{known.id} {known.phase} done · {known.done}/{known.total} epochs")
+            self._emit(f"{known.shown} {known.phase} done · {known.done}/{known.total} epochs")
         known.done, known.phase = done, phase
         return True
 
@@ -230,15 +269,15 @@ class StudyProgress(ProgressReporter):
 
             _, reason = failure(trial_error(trial))
             path = _shown(error_file(self.directory, known.id))
-            self._emit(f"{known.id} failed after {took} · {path} · {reason}")
+            self._emit(f"{known.shown} failed after {took} · {path} · {reason}")
             return
         if not result.get("final"):
-            self._emit(f"{known.id} stopped early after {took} (scheduler)")
+            self._emit(f"{known.shown} stopped early after {took} (scheduler)")
             return
         values = " · ".join(f"{o} {_number(result.get(o))}" for o in self.objectives)
         counts = self._counts()
         self._emit(
-            f"{known.id} finished in {took} · {values} · {counts['ended']}/{self._total} done · "
+            f"{known.shown} finished in {took} · {values} · {counts['ended']}/{self._total} done · "
             f"ETA {clock(self._remaining())}"
         )
 
@@ -265,6 +304,9 @@ class StudyProgress(ProgressReporter):
         mean = (
             float(sum(took + projected) / len(took + projected)) if took + projected else math.nan
         )
+        waiting = [t.expected for t in self._trials.values() if t.status == "PENDING"]
+        if waiting and all(math.isfinite(x) for x in waiting):
+            mean = float(sum(waiting) / len(waiting))  # a round of known configurations
         lanes = max(len(running), 1)
         left = max((t.eta(now) for t in running), default=0.0)
         return left + math.ceil(counts["pending"] / lanes) * mean if counts["pending"] else left
@@ -303,7 +345,7 @@ class StudyProgress(ProgressReporter):
             table.add_column(column)
         for t in self._trials.values():
             if t.status == "RUNNING":
-                table.add_row(t.id, t.label, t.phase, f"{t.done}/{t.total}", clock(t.eta(now)))
+                table.add_row(t.shown, t.label, t.phase, f"{t.done}/{t.total}", clock(t.eta(now)))
         return table
 
 

@@ -32,6 +32,9 @@ __all__ = [
     "git_commit",
     "finite_numbers",
     "metric_name",
+    "ui_links",
+    "runs_view",
+    "view_key",
 ]
 
 TRIAL_TAG = "scalefree.trial_id"
@@ -195,15 +198,16 @@ class Tracker:
         *,
         run_name: str | None = None,
     ) -> tuple[str, bool]:
-        """The trial's nested run and whether it already FINISHED.
+        """The trial's nested run under ``parent_id`` (the study's parent run, or for a
+        confirmation the run of the trial it confirms) and whether it already FINISHED.
 
-        An existing run for ``trial_id`` is continued (a resumed or retried trial); a finished one
-        is left untouched, so a trial that completed just before a crash is never run twice.
+        An existing run for ``trial_id`` in the study is continued (a resumed or retried trial); a
+        finished one is left untouched, so a trial that completed just before a crash is never run
+        twice.
         """
         found = self.client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`{TRIAL_TAG}` = '{trial_id}' and "
-            f"tags.`mlflow.parentRunId` = '{parent_id}'",
+            filter_string=f"tags.`{TRIAL_TAG}` = '{trial_id}' and tags.`{STUDY_TAG}` = '{study}'",
             max_results=1,
         )
         if found:
@@ -217,12 +221,41 @@ class Tracker:
         return self.create_run(experiment_id, run_name or trial_id, all_tags), False
 
     def child_runs(self, experiment_id: str, parent_id: str) -> list:
-        """Every run nested under ``parent_id`` (MLflow ``Run`` objects)."""
-        return self.client.search_runs(
+        """Every run nested under ``parent_id`` (MLflow ``Run`` objects): its children and
+        theirs (a confirmation run sits under the trial it confirms)."""
+        study = self.client.get_run(parent_id).data.tags.get(STUDY_TAG)
+        where = f"tags.`{STUDY_TAG}` = '{study}'" if study else ""
+        found = self._search(experiment_id, where) if study else []
+        children = {
+            r.info.run_id for r in found if r.data.tags.get("mlflow.parentRunId") == parent_id
+        }
+        if not study:
+            return self._search(experiment_id, f"tags.`mlflow.parentRunId` = '{parent_id}'")
+        return [
+            r
+            for r in found
+            if r.info.run_id in children or r.data.tags.get("mlflow.parentRunId") in children
+        ]
+
+    def _search(self, experiment_id: str, where: str) -> list:
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(
+                [experiment_id], filter_string=where, max_results=10000, page_token=token
+            )
+            runs += list(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def trial_run_id(self, experiment_id: str, study: str, trial_id: str) -> str | None:
+        """The run of the study's trial ``trial_id`` (its Tune id), or None."""
+        found = self.client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'",
-            max_results=10000,
+            filter_string=f"tags.`{TRIAL_TAG}` = '{trial_id}' and tags.`{STUDY_TAG}` = '{study}'",
+            max_results=1,
         )
+        return found[0].info.run_id if found else None
 
     def status(self, run_id: str) -> str:
         return self.client.get_run(run_id).info.status
@@ -279,8 +312,93 @@ class Tracker:
     def log_artifact(self, run_id: str, file: Path) -> None:
         self.client.log_artifact(run_id, str(file))
 
+    def log_table(self, run_id: str, rows: list[dict], folder: Path, artifact_file: str) -> None:
+        """``rows`` as an MLflow table on the run: ``mlflow.load_table(artifact_file,
+        run_ids=[…])`` joins the tables of several runs (several studies' trials), and the UI
+        lists it with the run's tables. Written the way ``MlflowClient.log_table`` writes one
+        (pandas' split JSON, the ``mlflow.loggedArtifacts`` tag) into ``folder``, which holds the
+        artifact's folder, and logged from there, because ``log_table`` appends to a table the run
+        already has (every report would add the trials again) and prints a download progress bar
+        while doing so."""
+        import json
+
+        import pandas as pd
+
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        data = pd.DataFrame({c: [_cell(row.get(c)) for row in rows] for c in columns})
+        target = Path(folder) / Path(artifact_file).name
+        data.to_json(target, orient="split", index=False, date_format="iso")
+        self.client.log_artifact(run_id, str(target), artifact_path=str(Path(artifact_file).parent))
+        logged = json.loads(self.client.get_run(run_id).data.tags.get(LOGGED_ARTIFACTS, "[]"))
+        entry = {"path": artifact_file, "type": "table"}
+        if entry not in logged:
+            self.client.set_tag(run_id, LOGGED_ARTIFACTS, json.dumps([*logged, entry]))
+
+    def share_view(self, experiment_id: str, key: str, view: dict) -> None:
+        """Store a runs-table view (columns, filter) as MLflow's UI shares one: the experiment
+        tag ``mlflow.sharedViewState.<key>`` holding its JSON, which a link's
+        ``viewStateShareKey=<key>`` opens (:func:`ui_links`)."""
+        import json
+
+        tag = f"{SHARED_VIEW_PREFIX}{key}"
+        self.client.set_experiment_tag(experiment_id, tag, json.dumps(view))
+
 
 MAX_TAG = 4000  # characters MLflow keeps of a tag comfortably on every backend
+LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"  # the run's tables, as MlflowClient.log_table tags them
+SHARED_VIEW_PREFIX = "mlflow.sharedViewState."  # MLflow 3 UI: a shared runs-table view
+# MLflow 3's UI keeps a workflow type per browser (GenAI by default) and reads it from this URL
+# parameter first: every link scalefree prints asks for the model-training views.
+WORKFLOW = "workflowType=machine_learning"
+
+
+def _cell(value: object) -> object:
+    """A table cell MLflow can store: numbers and text as they are, NaN and the rest as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def view_key(study: str) -> str:
+    """The shared-view key of a study's runs table."""
+    return f"scalefree-{re.sub(r'[^A-Za-z0-9_.-]', '-', study)}"
+
+
+def ui_links(base: str, experiment_id: str, study: str, parent_run_id: str) -> dict[str, str]:
+    """Full URLs of the study in the MLflow UI at ``base`` (``http://127.0.0.1:5000``): ``runs``,
+    its runs table with the study's columns and filter (:meth:`Tracker.share_view`), and
+    ``parent``, the study's parent run; both in the model-training workflow."""
+    base = base.rstrip("/")
+    return {
+        "runs": f"{base}/#/experiments/{experiment_id}/runs?{WORKFLOW}&viewStateShareKey="
+        f"{view_key(study)}",
+        "parent": f"{base}/#/experiments/{experiment_id}/runs/{parent_run_id}?{WORKFLOW}",
+    }
+
+
+def runs_view(study: str, objectives) -> dict:
+    """The runs-table view of a study: its runs only, the objectives, α's interval, the tail
+    measures, validated skill and accuracy, the collapse flag and the Pareto mark as columns."""
+    metrics = list(
+        dict.fromkeys(
+            [
+                *objectives,
+                "validated_skill",
+                "alpha",
+                "alpha_lo",
+                "alpha_hi",
+                "alpha_hill",
+                "tail_xi",
+                "validated_accuracy",
+                "collapsed",
+            ]
+        )
+    )
+    columns = [f"metrics.`{m}`" for m in metrics]
+    columns += [f"tags.`{PARETO_TAG}`", f"tags.`{CONFIRMS_TAG}`"]
+    return {"searchFilter": f"tags.`{STUDY_TAG}` = '{study}'", "selectedColumns": columns}
 
 
 def finite_numbers(values: dict) -> dict[str, float]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
-from study.tracking import Tracker, redact, resolve_uri
+from study.tracking import WORKFLOW, Tracker, redact, resolve_uri, runs_view, ui_links, view_key
 
 __all__ = ["serve_ui", "ui_workers"]
 
@@ -20,29 +20,43 @@ def ui_workers() -> int:
 def serve_ui(study: str | None, *, port: int = 5000) -> int:
     """Serve the MLflow UI on the tracking store of ``study`` (or the default store).
 
-    Prints a direct link to the study's runs table. The server runs in a process group of its
+    Prints full links to the study's runs table (its columns and filter stored as an MLflow
+    shared view) and to its parent run, both in MLflow's model-training workflow. The server runs in a process group of its
     own without MLflow's job runner (scalefree starts no jobs); SIGTERM or Ctrl-C stops the whole
     group, so no worker is left holding the port.
     """
     import signal
 
-    uri, link = resolve_uri(""), ""
+    uri, info = resolve_uri(""), None
     if study:
         from study.directory import read_study
 
         info = read_study(study)
         uri = info.tracking_uri
-        link = f"#/experiments/{info.experiment_id}/runs"
-    if urlparse(uri).scheme in ("http", "https"):
-        print(f"the study logs to a server: open {redact(uri).rstrip('/')}/{link}")
+    remote = urlparse(uri).scheme in ("http", "https")
+    base = redact(uri).rstrip("/") if remote else f"http://127.0.0.1:{port}"
+    if info is not None:
+        _prepare(info)
+        links = ui_links(base, info.experiment_id, info.name, info.parent_run_id)
+    else:
+        links = {"runs": f"{base}/#/?{WORKFLOW}"}
+    if remote:
+        print(f"the study logs to a server: open {links['runs']}")
         return 0
-    if study:
-        Tracker(uri).mark_model_training(info.experiment_id)
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     cmd += ["--port", str(port), "--workers", str(ui_workers())]
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    # uvicorn's access and start-up lines and Starlette's deprecation warnings are the server's
+    # business: the command prints its links and nothing else
+    cmd += ["--uvicorn-opts", "--log-level warning --no-access-log"]
+    env = {
+        **os.environ,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "PYTHONWARNINGS": "ignore",
+    }
     server = subprocess.Popen(cmd, env=env, start_new_session=True)
-    print(f"MLflow UI for {redact(uri)}: http://127.0.0.1:{port}/{link}", flush=True)
+    print(f"MLflow UI for {redact(uri)}: {links['runs']}", flush=True)
+    if "parent" in links:
+        print(f"the study's answers (its parent run): {links['parent']}", flush=True)
 
     def stop(signum, _frame) -> None:
         raise KeyboardInterrupt
@@ -55,6 +69,18 @@ def serve_ui(study: str | None, *, port: int = 5000) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         _stop_group(server)
+
+
+def _prepare(info) -> None:
+    """The experiment opens as model training, and the study's runs-table view is stored."""
+    from study.config import load_config
+
+    tracker = Tracker(info.tracking_uri)
+    tracker.mark_model_training(info.experiment_id)
+    cfg = load_config(str(info.dir / "config.yaml"))
+    tracker.share_view(
+        info.experiment_id, view_key(info.name), runs_view(info.name, cfg.search.objectives)
+    )
 
 
 def _stop_group(process: subprocess.Popen) -> None:

@@ -54,10 +54,11 @@ def trial_runs(cwd: Path, name: str):
 
     info = json.loads((cwd / "studies" / name / "study.json").read_text())
     client = mlflow.MlflowClient(info["tracking_uri"])
+    # the study's runs below its parent: trials, and the confirmations nested under them
     runs = client.search_runs(
-        [info["experiment_id"]],
-        filter_string=f"tags.`mlflow.parentRunId` = '{info['parent_run_id']}'",
+        [info["experiment_id"]], filter_string=f"tags.`scalefree.study` = '{name}'"
     )
+    runs = [r for r in runs if r.info.run_id != info["parent_run_id"]]
     return client, info, runs
 
 

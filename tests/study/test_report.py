@@ -117,3 +117,31 @@ def test_a_tail_mostly_beyond_the_training_range_is_marked(tmp_path, capsys):
     with open(out / "trials.csv") as fh:
         rows = {r["trial"]: r for r in csv.DictReader(fh)}
     assert rows["flung"]["tail_out_of_range"] == "0.81"
+
+
+def test_every_effect_goes_to_the_parent_run_with_its_interval():
+    # Rule: a level difference is effect/<objective>/<param>/<a>-<b>, a slope
+    # effect/<objective>/<param>/slope_per_decade, each with _lo and _hi.
+    from study.answers import effect_metric, log_effects
+    from study.effects import PER_DECADE, Effect
+
+    level = Effect("stages", "alpha", 2, 1, -3.1, -6.0, -0.4, "resolved", 4, 3, 12, 3)
+    slope = Effect("l2", "alpha", PER_DECADE, "", 1.2, 0.3, 2.0, "resolved", 11, 0, 11, 0)
+    assert effect_metric(level) == "effect/alpha/stages/2-1"
+    assert effect_metric(slope) == "effect/alpha/l2/slope_per_decade"
+
+    class Tracker:
+        metrics, tags = {}, {}
+
+        def log_metrics(self, run, values):
+            self.metrics |= values
+
+        def set_tags(self, run, tags):
+            self.tags |= tags
+
+    tracker = Tracker()
+    log_effects(tracker, "parent", [level, slope], {}, 0)
+    assert tracker.metrics["effect/alpha/stages/2-1"] == -3.1
+    assert tracker.metrics["effect/alpha/stages/2-1_lo"] == -6.0
+    assert tracker.metrics["effect/alpha/l2/slope_per_decade_hi"] == 2.0
+    assert tracker.metrics["effects_resolved"] == 2

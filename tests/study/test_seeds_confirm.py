@@ -76,6 +76,8 @@ def test_confirm_runs_fresh_seeds_and_writes_the_interval_beside_the_trial(seede
     client, info, runs = trial_runs(seeded, "seeded")
     (confirmation,) = [r for r in runs if r.data.tags.get("scalefree.confirms") == trial_id]
     assert confirmation.info.status == "FINISHED"
+    # In the UI's tree the confirmation sits under the trial it confirms.
+    assert confirmation.data.tags["mlflow.parentRunId"] == trial.info.run_id
     assert json.loads(confirmation.data.params["search.seeds"]) == [2, 3]  # after the search's 0, 1
     metrics = confirmation.data.metrics
     original = client.get_run(trial.info.run_id).data.metrics

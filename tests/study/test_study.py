@@ -1,5 +1,8 @@
 """A real study end to end: local Ray, Tune + Optuna, MLflow on SQLite, report."""
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 from studyutil import CONTRACT_METRICS, cli, trial_runs, write_tiny
@@ -91,6 +94,7 @@ def test_report_prints_pareto_table_and_writes_figures(finished_study):
     cwd, _ = finished_study
     proc = cli(["report", "tiny"], cwd, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr == ""  # no library's log line or warning: the report is all there is
     assert "front on max validated_skill, min alpha" in proc.stdout and "valid." in proc.stdout
     assert "oracle" in proc.stdout and "skill" in proc.stdout  # baselines beside accuracies
     # Rule: the report fits a terminal; the rest is in trials.csv, integers as integers.
@@ -225,3 +229,53 @@ def test_optuna_study_names_its_objectives_and_links_every_trial_to_its_run(fini
         t.user_attrs.get("mlflow_run_id"): t.user_attrs.get("mlflow_run_name") for t in study.trials
     }
     assert linked == by_id
+
+
+def test_the_parent_run_holds_the_study_s_answers(finished_study):
+    # Rule: what the report says is on the parent run, where the UI shows it: the report as a
+    # person reads it, a trials table mlflow.load_table reads back (one row a trial), every level
+    # difference as a metric with its interval, and a description whose Markdown survives.
+    import mlflow
+
+    cwd, _ = finished_study
+    assert cli(["report", "tiny"], cwd, timeout=120).returncode == 0
+    client, info, runs = trial_runs(cwd, "tiny")
+    parent = info["parent_run_id"]
+    files = {a.path for a in client.list_artifacts(parent, "report")}
+    assert {"report/report.md", "report/trials.json", "report/effects.csv"} <= files
+    text = Path(client.download_artifacts(parent, "report/report.md")).read_text()
+    assert "front on max validated_skill, min alpha" in text
+    mlflow.set_tracking_uri(info["tracking_uri"])  # load_table searches through the global URI
+    table = client.load_table(info["experiment_id"], "report/trials.json", run_ids=[parent])
+    assert sorted(table["trial"]) == sorted(r.data.tags["scalefree.trial_id"] for r in runs)
+    assert {"alpha", "validated_skill", "alpha_hill", "pareto"} <= set(table.columns)
+    metrics = client.get_run(parent).data.metrics
+    rows = list(csv.DictReader(open(cwd / "studies" / "tiny" / "report" / "effects.csv")))
+    differences = [r for r in rows if r["param"] != "icc" and r["difference"]]
+    logged = [k for k in metrics if k.startswith("effect/") and not k.endswith(("_lo", "_hi"))]
+    assert len(logged) == len(differences), (logged, differences)
+    note = client.get_run(parent).data.tags["mlflow.note.content"]
+    assert "<" not in note.split("```")[0]  # no bare HTML-like placeholder outside code
+    assert "`p{pooling stages}-{filters}-fc{width}-{inverse mode}[-bonds]-{Tune id}`" in note
+
+
+def test_printed_links_open_the_model_training_workflow_on_the_study_s_columns(finished_study):
+    import json
+
+    from study.tracking import runs_view, ui_links
+
+    cwd, _ = finished_study
+    _, info, _ = trial_runs(cwd, "tiny")
+    links = ui_links("http://127.0.0.1:5000", info["experiment_id"], "tiny", info["parent_run_id"])
+    for link in links.values():
+        assert link.startswith("http://127.0.0.1:5000/#/experiments/")
+        assert "workflowType=machine_learning" in link
+    proc = cli(["status", "tiny"], cwd, timeout=60)
+    assert links["runs"] in proc.stdout, proc.stdout
+    # the view the runs link opens is stored on the experiment as MLflow's UI shares one
+    client, _, _ = trial_runs(cwd, "tiny")
+    tags = client.get_experiment(info["experiment_id"]).tags
+    view = json.loads(tags["mlflow.sharedViewState.scalefree-tiny"])
+    assert view == runs_view("tiny", ["validated_skill", "alpha"])
+    assert "metrics.`alpha_lo`" in view["selectedColumns"]
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
