@@ -100,3 +100,24 @@ def test_status_after_kill_9_and_after_every_trial_failed(tmp_path):
         ["killed", "interrupted"],
         ["dead", "failed"],
     ]
+
+
+def test_a_confirmation_is_called_after_its_trial_and_expected_to_take_its_time():
+    # Rule: a confirmation's lines name the search trial it confirms (not Tune's grid id), and
+    # its ETA rests on that trial's measured seconds a seed times the round's seeds, so the
+    # scoring after the last epoch is not forgotten.
+    import types
+
+    from study.terminal import StudyProgress, _Trial
+
+    progress = StudyProgress("s", ".", ["alpha"], ["min"], {}, 1, per_seed={"3a1f": 40.0})
+    config = {"confirm": {"stages": 1, "confirms": "3a1f", "seeds": [4, 5, 6]}}
+    known = _Trial("49fb5_00000", "p1", total=30)
+    progress._name_round(types.SimpleNamespace(config=config), known)
+    assert known.shown == "3a1f confirm" and known.expected == 120.0
+    known.started, known.done = 1000.0, 30  # every epoch done, scoring still to come
+    assert known.eta(1000.0 + 100.0) == pytest.approx(20.0)
+    ablation = {"confirm": {"ablates": "3a1f", "level": "stages=2", "seeds": [4, 5]}}
+    level = _Trial("49fb5_00001", "p2", total=20)
+    progress._name_round(types.SimpleNamespace(config=ablation), level)
+    assert level.shown == "3a1f stages=2" and level.expected == 80.0
