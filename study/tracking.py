@@ -379,8 +379,9 @@ def ui_links(base: str, experiment_id: str, study: str, parent_run_id: str) -> d
 
 
 def runs_view(study: str, objectives) -> dict:
-    """The runs-table view of a study: its runs only, the objectives, α's interval, the tail
-    measures, validated skill and accuracy, the collapse flag and the Pareto mark as columns."""
+    """The runs-table view of a study: its runs only, with the objectives, α's interval, the
+    validated skill, the collapse flag and the Pareto and confirmation marks as columns (few
+    enough to fit a laptop's screen beside the run names; MLflow orders them itself)."""
     metrics = list(
         dict.fromkeys(
             [
@@ -389,9 +390,6 @@ def runs_view(study: str, objectives) -> dict:
                 "alpha",
                 "alpha_lo",
                 "alpha_hi",
-                "alpha_hill",
-                "tail_xi",
-                "validated_accuracy",
                 "collapsed",
             ]
         )
