@@ -92,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce", parents=[loud], help="the paper's protocol, paper vs measured"
     )
     repro.add_argument("--scale", choices=("smoke", "cpu", "paper"), default="cpu")
+    repro.add_argument(
+        "--seeds", type=int, default=1, help="trial seeds per run; verdicts by their interval"
+    )
+    repro.add_argument("--out", help="run folder (default studies/reproduce-SCALE[-KSEEDS])")
     repro.add_argument("--address", help="Ray cluster address to attach to")
     return parser
 
@@ -215,7 +219,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from study.reproduce import reproduce
 
-    reproduce(scale=args.scale, address=args.address)
+    reproduce(scale=args.scale, address=args.address, seeds=args.seeds, out_dir=args.out)
     return 0
 
 

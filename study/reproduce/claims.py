@@ -30,7 +30,7 @@ from study.reproduce.paper import (
 )
 from study.reproduce.table import Context, Finding, Row, num, pct
 
-__all__ = ["Claim", "Row", "CLAIMS", "build_rows"]
+__all__ = ["Claim", "Row", "CLAIMS", "build_rows", "heavy_inside"]
 
 TEXTS = {
     "d2l": "D2L (forward) test accuracy",
@@ -121,10 +121,36 @@ def _why_validated(ctx: Context) -> str:
     return "; ".join(parts) + f"; {ctx.scale_reason()}."
 
 
+def heavy_inside(run: RunResult) -> bool:
+    """The run's population tail is heavy, and not mostly atoms beyond the training range
+    (:data:`rules.OFF_RANGE`): only such a tail counts for a heavy-tail claim."""
+    return run.measures.fit.heavy and not rules.off_range(run.measures.tail_out_of_range)
+
+
+def _tail_note(run: RunResult) -> str:
+    """The tail's share beyond the training range, and the fixed-share measures of the run."""
+    m = run.metrics
+    off = run.measures.tail_out_of_range
+    mark = (
+        " (heavy†: mostly flung atoms, not counted)"
+        if run.measures.fit.heavy and rules.off_range(off)
+        else ""
+    )
+    xi = m.get("tail_xi", math.nan)
+    hill = m.get("alpha_hill", math.nan)
+    return (
+        f"tail beyond the training range {pct(off)}{mark}; top 1 % of all Δr: α_hill {num(hill)}, "
+        f"ξ {num(xi, 2)} [{num(m.get('tail_xi_lo', math.nan), 2)}, "
+        f"{num(m.get('tail_xi_hi', math.nan), 2)}]"
+    )
+
+
 def _row_alpha(ctx: Context) -> Finding:
     ms = ctx.main.measures
     f = ms.fit
-    measured = f"{f.short()}, {f.tail()}; {f.comparisons()}; {ms.population_note}"
+    measured = (
+        f"{f.short()}, {f.tail()}; {f.comparisons()}; {ms.population_note}; {_tail_note(ctx.main)}"
+    )
     why = (
         f"α {num(f.alpha)} (paper {PAPER_ALPHA}), Δr_min {num(f.xmin)} (paper {PAPER_XMIN}), "
         f"{f.tail()}; seeds of the same structures: {ms.seed_fit.short()}; generated max |Δ| "
@@ -132,18 +158,25 @@ def _row_alpha(ctx: Context) -> Finding:
     )
     if not ms.in_band:
         why += f"; {ms.population_note}"
+    heavy = heavy_inside(ctx.main)
+    if f.heavy and not heavy:
+        why += f"; {pct(ms.tail_out_of_range)} of the heavy tail lies beyond the training range"
     return Finding(
         f"α {PAPER_ALPHA}, Δr_min {PAPER_XMIN} (3200 realisations), heavy tailed",
         measured,
         ctx.others(lambda r: f"{r.measures.fit.short()}, {r.measures.fit.tail()}"),
         f"seeds: {ms.seed_fit.short()}, {ms.seed_fit.tail()}",
-        rules.alpha_band(f.heavy, f.alpha, f.xmin),
+        rules.alpha_band(heavy, f.alpha, f.xmin),
         why + ".",
         {
             "alpha_band": f.alpha,
             "xmin_band": f.xmin,
             "n_population": len(ms.population),
             "alpha_seed_band": ms.seed_fit.alpha,
+            "heavy_band": float(heavy),
+            "tail_out_of_range_band": ms.tail_out_of_range,
+            "tail_xi": ctx.main.metrics.get("tail_xi", math.nan),
+            "alpha_hill": ctx.main.metrics.get("alpha_hill", math.nan),
         },
     )
 
@@ -218,7 +251,8 @@ def _row_realisations(ctx: Context) -> Finding:
         f"seeds: α({min(10, n)}) {num(seed10.alpha)}, α({n}) {num(ctx.main.measures.seed_fit.alpha)}",
         rules.realisations(n, {k: f.alpha for k, f in real}, every),
         why + ".",
-        {f"alpha_k{k}": f.alpha for k, f in real},
+        {f"alpha_k{k}": f.alpha for k, f in real}
+        | {"realisations_gap": abs(a10 - every) if n >= STABILITY_FACTOR * 10 else math.nan},
     )
 
 
@@ -250,7 +284,12 @@ def _row_weights(ctx: Context) -> Finding:
         f"untrained head (same seed): {init.short('W_min')}, {init.tail()}",
         rules.weights(wf.power_law_kept, wf.heavy, rho, p),
         "; ".join(parts) + ".",
-        {"weight_alpha": wf.alpha, "weight_alpha_initial": init.alpha, "weight_dr_spearman": rho},
+        {
+            "weight_alpha": wf.alpha,
+            "weight_alpha_initial": init.alpha,
+            "weight_dr_spearman": rho,
+            "weight_heavy": float(wf.power_law_kept),
+        },
     )
 
 
@@ -279,6 +318,7 @@ def _row_subsets(ctx: Context) -> Finding:
             "alpha_low_accuracy": lo.alpha,
             "n_high_accuracy": hi_idx.size,
             "n_low_accuracy": lo_idx.size,
+            "subsets_heavy": float(hi.heavy and lo.heavy),
         },
     )
 
@@ -350,16 +390,23 @@ def _row_spectra(ctx: Context) -> Finding:
         f"seed vs seed of nearest w_avg {num(ref)} t0",
         rules.spectra(d, ref),
         why + ".",
-        {"dos_distance": d, "dos_distance_reference": ref},
+        {
+            "dos_distance": d,
+            "dos_distance_reference": ref,
+            "spectra_ratio": d / ref if ref > 0 else math.nan,
+        },
     )
 
 
 def _row_one_pool(ctx: Context) -> Finding:
     three, one = ctx.main.measures.fit, ctx.one_pool.measures.fit
     m1 = ctx.one_pool.metrics
+    heavy_3, heavy_1 = heavy_inside(ctx.main), heavy_inside(ctx.one_pool)
     why = (
         f"3-pool {three.short()} ({three.tail()}), 1-pool {one.short()} ({one.tail()}); "
-        f"1-pool W_j {ctx.one_pool.measures.weight_fit.short('W_min')}"
+        f"1-pool W_j {ctx.one_pool.measures.weight_fit.short('W_min')}; tails beyond the "
+        f"training range: 3-pool {pct(ctx.main.measures.tail_out_of_range)}, 1-pool "
+        f"{pct(ctx.one_pool.measures.tail_out_of_range)}"
     )
     return Finding(
         f"α ≈ {PAPER_ALPHA_1POOL} (1-pool) vs {PAPER_ALPHA} (3-pool), heavy tail in both",
@@ -368,9 +415,14 @@ def _row_one_pool(ctx: Context) -> Finding:
         f"{pct(m1['validated_accuracy'])} (paper {pct(PAPER_1POOL['d2l'])}, "
         f"{pct(PAPER_1POOL['l2d2l'])}, {pct(PAPER_1POOL['validated'])})",
         f"seeds: {ctx.main.measures.seed_fit.short()}",
-        rules.one_pool(three.heavy, one.heavy, three.alpha, one.alpha),
+        rules.one_pool(heavy_3, heavy_1, three.alpha, one.alpha),
         why + ".",
-        {"alpha_1pool": one.alpha, "xmin_1pool": one.xmin, "alpha_3pool": three.alpha},
+        {
+            "alpha_1pool": one.alpha,
+            "xmin_1pool": one.xmin,
+            "alpha_3pool": three.alpha,
+            "one_pool_heavy": float(heavy_3 and heavy_1),
+        },
     )
 
 
@@ -387,7 +439,14 @@ def _row_seeds(ctx: Context) -> Finding:
         f"generated: {gen.short()}, {gen.tail()}",
         rules.seeds(sf.law is not None, sf.verdict, bool(sf.preferred()), sf.alpha, gen.alpha),
         why + ".",
-        {"alpha_seed": sf.alpha, "xmin_seed": sf.xmin},
+        {
+            "alpha_seed": sf.alpha,
+            "xmin_seed": sf.xmin,
+            "alpha_generated": gen.alpha,
+            "seed_tail_ruled_out": float(
+                sf.law is not None and (sf.verdict == "not heavy" or bool(sf.preferred()))
+            ),
+        },
     )
 
 

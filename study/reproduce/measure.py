@@ -151,6 +151,9 @@ class Measures:
     spectra_note: str
     retrieval_accuracy: float  # nearest training structure in log w, true accuracy
     training_max: float  # max |Δ| of the training displacements
+    # share of the population fit's tail atoms (Δr ≥ Δr_min) with a component beyond the training
+    # range: a heavy tail made of atoms the net flung out is no tail the forward net was trained on
+    tail_out_of_range: float = math.nan
 
 
 def _population(w_avg: np.ndarray) -> tuple[np.ndarray, str, bool]:
@@ -277,6 +280,8 @@ def measure(result: TrialResult, train: tuple[np.ndarray, np.ndarray]) -> Measur
     shift, reference, spectra_note = _spectra(
         targets, seeds, generated, accuracy, population, physics_kw
     )
+    fit = fit_tail(dr(gen_pop))
+    training_max = training_range(train[0])
     return Measures(
         true_areas=true,
         w_avg=w_avg,
@@ -284,7 +289,7 @@ def measure(result: TrialResult, train: tuple[np.ndarray, np.ndarray]) -> Measur
         population=population,
         population_note=note,
         in_band=in_band,
-        fit=fit_tail(dr(gen_pop)),
+        fit=fit,
         seed_fit=fit_tail(dr(seed_pop)),
         bands=_band_fits(w_avg, generated, seeds),
         realisations=_realisation_fits(gen_pop),
@@ -299,8 +304,18 @@ def measure(result: TrialResult, train: tuple[np.ndarray, np.ndarray]) -> Measur
         spectra_reference=reference,
         spectra_note=spectra_note,
         retrieval_accuracy=_retrieval_accuracy(train[1], targets),
-        training_max=training_range(train[0]),
+        training_max=training_max,
+        tail_out_of_range=_out_of_range(gen_pop, fit, training_max),
     )
+
+
+def _out_of_range(generated: np.ndarray, fit: Fit, training_max: float) -> float:
+    """Share of the fitted tail's atoms (Δr ≥ Δr_min) with a component beyond ``training_max``."""
+    if fit.law is None:
+        return math.nan
+    tail = dr(generated) >= fit.xmin  # atom by atom, structure-major
+    beyond = np.abs(generated).max(axis=1).reshape(-1) > training_max
+    return float(beyond[tail].mean()) if tail.any() else math.nan
 
 
 @dataclass(frozen=True)

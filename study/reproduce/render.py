@@ -158,11 +158,16 @@ def _cell(text: str) -> str:
     return text
 
 
-def _table(rows: list[Row]) -> list[str]:
+def _table(rows: list[Row], seeds: int = 1) -> list[str]:
+    measured = (
+        "measured (3-pool surrogate)"
+        if seeds == 1
+        else f"measured (3-pool surrogate: mean [95 % interval] over {seeds} seeds)"
+    )
     head = [
         "claim",
         "paper",
-        "measured (3-pool surrogate)",
+        measured,
         "other modes / 1-pool",
         "baselines",
         "verdict",
@@ -196,6 +201,8 @@ def _run_lines(spec: Scale, configs, runs, timing: dict, info: dict) -> list[str
     command = f"scalefree reproduce --scale {scale}" + (
         f" --address {info['address']}" if info["address"] else ""
     )
+    if len(info.get("seeds", (0,))) > 1:
+        command += f" --seeds {len(info['seeds'])}"
     lines = [
         f"- command: `{command}`",
         f"- invoked as: `{shlex.join(sys.argv)}`; python: `{info['call']}`",
@@ -206,7 +213,12 @@ def _run_lines(spec: Scale, configs, runs, timing: dict, info: dict) -> list[str
         f"(dataset {d.key()[:12]}), {t.score.n_generated} generated structures per run, "
         f"{t.score.n_attacked} attacked pairs at ρa {t.score.attack_strength:g}",
         f"- wall time: {timing['total']:.0f} s in all — data {timing['data']:.0f} s, trials "
-        f"{timing['trials']:.0f} s ({info['mode']}), figures and report {timing['report']:.0f} s",
+        f"{timing['trials']:.0f} s ({info['mode']}), figures and report {timing['report']:.0f} s"
+        + (
+            " (this sitting; it continued an interrupted reproduction)"
+            if info.get("resumed")
+            else ""
+        ),
         f"- MLflow: run `{info['run_id']}` in experiment `{EXPERIMENT}` on `{info['uri']}`",
         "",
         "| run | overrides beyond the scale | stages | filters | FC | dropout | inverse L2 | epochs (fwd/inv) | mode | physics epochs | batch | wall s |",
@@ -245,16 +257,29 @@ def _checks(runs: dict[str, RunResult]) -> list[str]:
 
 def markdown(spec: Scale, configs, runs, rows, controls, figures, timing, info) -> str:
     """reproduction.md: table, reasons, controls, rules, the run, checks, metrics and figures."""
-    counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
+    from study.reproduce.seeds import SEED_VERDICTS
+
+    seeds = info.get("seeds", (0,))
+    counts = {v: sum(r.verdict == v for r in rows) for v in SEED_VERDICTS}
+    over = (
+        ""
+        if len(seeds) == 1
+        else f" Each run was trained with trial seeds {', '.join(map(str, seeds))}: every row "
+        "gives the mean over seeds with its 95 % interval and every seed's own value, and the "
+        "interval decides the verdict (rules below). Figures, controls and the per-run tables "
+        f"show seed {seeds[0]}."
+    )
     lines = [
         f"# Yu, Piao & Park 2020 — paper vs measured (`{spec.name}` scale)",
         "",
         spec.note,
         "",
-        *_table(rows),
+        *_table(rows, len(seeds)),
         "",
-        "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ". Numbers of the 3-pool "
-        "surrogate run (the paper's protocol) decide every verdict except the 1-pool row.",
+        "Verdicts: "
+        + ", ".join(f"{n} {v}" for v, n in counts.items() if n or v != SEED_VERDICTS[-1])
+        + ". Numbers of the 3-pool surrogate run (the paper's protocol) decide every verdict "
+        "except the 1-pool row." + over,
         "",
         "## Why rows did not reproduce",
         "",

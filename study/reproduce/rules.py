@@ -46,6 +46,14 @@ __all__ = [
 ]
 
 
+OFF_RANGE = 0.5  # share of a heavy tail beyond the training range above which it does not count
+
+
+def off_range(share: float) -> bool:
+    """A tail mostly of atoms beyond the training range (NaN: not known, not off range)."""
+    return math.isfinite(share) and share > OFF_RANGE
+
+
 def verdict(ok: bool, partly: bool) -> str:
     return VERDICTS[0] if ok else VERDICTS[1] if partly else VERDICTS[2]
 
@@ -66,7 +74,8 @@ def accuracy(value: float, paper: float) -> str:
 
 ALPHA_TEXT = (
     f"reproduced if heavy, |α − {PAPER_ALPHA}| ≤ {ALPHA_TOLERANCE} and |Δr_min − {PAPER_XMIN}| ≤ "
-    f"{XMIN_TOLERANCE}; partly if heavy"
+    f"{XMIN_TOLERANCE}; partly if heavy; a heavy tail more than {OFF_RANGE:.0%} beyond the "
+    "training range (heavy†) is not heavy here"
 )
 
 
