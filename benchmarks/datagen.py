@@ -130,7 +130,7 @@ def main() -> None:
 
     import ray
 
-    from study.data import ray_map_shards
+    from study.run.data import ray_map_shards
 
     ray.init(num_cpus=k, include_dashboard=False, configure_logging=False, log_to_driver=False)
     try:

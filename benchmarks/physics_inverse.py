@@ -108,7 +108,7 @@ def in_trial(raw_eigh_and_backward) -> None:
     import time
 
     import physics
-    from study.config import load_config
+    from study.files.config import load_config
     from trainables.trial import run_trial
 
     trial = load_config("smoke").trial

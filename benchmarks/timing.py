@@ -124,7 +124,7 @@ def launch_with(tree: Path, data_dir: Path, sets: list[str], read):
 
 def preset_trial(preset: str):
     """The trial config (``trainables.config.TrialConfig``) of a study preset."""
-    from study.config import load_config
+    from study.files.config import load_config
 
     return load_config(preset).trial
 

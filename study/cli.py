@@ -101,8 +101,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from study.config import config_yaml, load_config
-    from study.launch import check_config
+    from study.files.config import config_yaml, load_config
+    from study.run.launch import check_config
 
     cfg = load_config(args.config, args.overrides)
     check_config(cfg)
@@ -111,9 +111,9 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from study.cluster import connect
-    from study.config import load_config
-    from study.data import generate_with_ray
+    from study.files.config import load_config
+    from study.run.cluster import connect
+    from study.run.data import generate_with_ray
 
     cfg = load_config(args.config, args.overrides)
     spec = cfg.trial.data
@@ -126,8 +126,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_launch(args: argparse.Namespace) -> int:
-    from study.config import load_config
-    from study.launch import launch
+    from study.files.config import load_config
+    from study.run.launch import launch
 
     cfg = load_config(args.config, args.overrides)
     # An explicit --name is checked as given ('' too); only a missing one is derived.
@@ -153,21 +153,21 @@ def _free_name(studies: Path, stem: str) -> str:
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from study.launch import resume
+    from study.run.launch import resume
 
     resume(args.study, address=args.address)
     return 0
 
 
 def _cmd_ablate(args: argparse.Namespace) -> int:
-    from study.launch import ablate
+    from study.run.launch import ablate
 
     ablate(args.study, trial=args.trial, vary=args.vary, seeds=args.seeds, address=args.address)
     return 0
 
 
 def _cmd_confirm(args: argparse.Namespace) -> int:
-    from study.launch import confirm
+    from study.run.launch import confirm
 
     confirm(
         args.study,
@@ -181,14 +181,14 @@ def _cmd_confirm(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from study.report import report
+    from study.read.report import report
 
     report(args.study)
     return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from study.status import print_list, print_status, state_of, studies
+    from study.read.status import print_list, print_status, state_of, studies
 
     if args.study is None:  # the newest study, as `git status` needs no argument
         found = studies()
@@ -202,7 +202,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from study.status import print_list, studies
+    from study.read.status import print_list, studies
 
     print_list(studies())
     return 0
@@ -246,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "verbose", False):
         os.environ["SCALEFREE_VERBOSE"] = "1"
-    from study.errors import StudyFailed  # light: `scalefree ui` must not load torch
-    from study.terminal import quiet
+    from study.console import quiet
+    from study.files.errors import StudyFailed  # light: `scalefree ui` must not load torch
 
     if args.verb in QUIETED:
         quiet()  # library loggers and warnings, once, before the verb imports them

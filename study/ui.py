@@ -7,7 +7,8 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
-from study.tracking import WORKFLOW, Tracker, redact, resolve_uri, runs_view, ui_links, view_key
+from study.files.links import WORKFLOW, runs_view, ui_links, view_key
+from study.files.tracking import Tracker, redact, resolve_uri
 
 __all__ = ["serve_ui", "ui_workers"]
 
@@ -29,7 +30,7 @@ def serve_ui(study: str | None, *, port: int = 5000) -> int:
 
     uri, info = resolve_uri(""), None
     if study:
-        from study.directory import read_study
+        from study.files.directory import read_study
 
         info = read_study(study)
         uri = info.tracking_uri
@@ -73,7 +74,7 @@ def serve_ui(study: str | None, *, port: int = 5000) -> int:
 
 def _prepare(info) -> None:
     """The experiment opens as model training, and the study's runs-table view is stored."""
-    from study.config import load_config
+    from study.files.config import load_config
 
     tracker = Tracker(info.tracking_uri)
     tracker.mark_model_training(info.experiment_id)

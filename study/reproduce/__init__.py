@@ -1,7 +1,7 @@
 """The paper's protocol end to end, paper vs measured in one table (``scalefree reproduce``).
 
 Four trials run through the study's own code (:func:`trainables.run_trial`) on one dataset
-generated once with Ray (:func:`study.data.generate_with_ray`, the usual content-hashed cache):
+generated once with Ray (:func:`study.run.data.generate_with_ray`, the usual content-hashed cache):
 
 * the Methods architecture, 3 pooling stages, with the inverse net trained through the frozen forward
   net (``surrogate``, the paper), through the true Hamiltonian (``physics``) and first one then the

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.powerlaw import VERDICT_RULE
-from study.config import METRICS
+from study.files.config import METRICS
 from study.reproduce.measure import Fit, RunResult, dr
 from study.reproduce.paper import (
     EXPERIMENT,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.config import StudyConfig
+from study.files.config import StudyConfig
 from study.reproduce.claims import build_rows
 from study.reproduce.controls import build_controls, draw_control_figures
 from study.reproduce.measure import RunResult, measure
@@ -32,7 +32,7 @@ def _progress(name: str, config: TrialConfig, say: Callable[[str], None]) -> Cal
     total, start = sum(totals.values()), time.perf_counter()
 
     def show(row: dict) -> None:
-        from study.terminal import clock
+        from study.console import clock
 
         done = row["step"] if "step" in row else row["epoch"]
         left = (time.perf_counter() - start) / done * (total - done)
@@ -48,7 +48,7 @@ def _progress(name: str, config: TrialConfig, say: Callable[[str], None]) -> Cal
 def run_one(name: str, config: TrialConfig, data: dict, forward=None, lines=None) -> RunResult:
     """:func:`trainables.run_trial` (on ``forward`` if given), then :func:`measure`. Progress
     lines go to ``lines`` (a Ray queue the driver prints from) or, in-process, to the terminal."""
-    from study.terminal import say
+    from study.console import say
     from trainables.trial import run_trial
 
     emit = say if lines is None else lines.put
@@ -161,7 +161,7 @@ def _run_parallel(configs, data, seeds, done, keep) -> dict[int, dict[str, RunRe
         gpus = 0
     from ray.util.queue import Queue
 
-    from study.terminal import clock, say
+    from study.console import clock, say
 
     remote = ray.remote(num_cpus=resources.cpus_per_trial, num_gpus=gpus, max_retries=0)(run_one)
     data_ref = ray.put(data)
@@ -233,7 +233,7 @@ STATE = "reproduce.json"  # in the run directory: the scale, the seeds and the M
 def _open_run(tracker, directory: Path, scale: str, seeds: int, configs) -> tuple[str, bool]:
     """(the reproduction's MLflow run, whether it continues an interrupted one): a directory
     holding another scale's or seed count's reproduction is refused with one line."""
-    from study.tracking import git_commit
+    from study.files.tracking import git_commit
 
     state = directory / STATE
     if state.is_file():
@@ -274,12 +274,12 @@ def reproduce(
     continues: finished runs are loaded (:class:`Store`), the MLflow run is reopened. ``parallel``
     runs the trials as Ray tasks (default: all scales but smoke, which runs them in-process one
     after the other)."""
-    from study.cluster import check_address, connect
-    from study.data import generate_with_ray, load_splits
+    from study.console import every, quiet
+    from study.files.tracking import Tracker, check_uri, git_commit, redact, resolve_uri
     from study.reproduce.claims import CLAIMS
     from study.reproduce.seeds import combine
-    from study.terminal import every, quiet
-    from study.tracking import Tracker, check_uri, git_commit, redact, resolve_uri
+    from study.run.cluster import check_address, connect
+    from study.run.data import generate_with_ray, load_splits
 
     quiet()
     if not (isinstance(seeds, int) and seeds >= 1):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from physics.checks import fail
-from study.config import StudyConfig, load_config, read_yaml
+from study.files.config import StudyConfig, load_config, read_yaml
 from study.reproduce.paper import RUNS
 
 __all__ = ["Scale", "SCALES", "load_scale", "reproduction_configs"]

@@ -146,7 +146,7 @@ def test_the_reference_preset_attacks_enough_pairs_to_see_the_papers_robustness(
     # Rule: with score.n_attacked of the reference preset, a gain of the paper's size (each pair
     # 10²–10⁴ more robust: log10 ratios around 2, spread 0.7) gives an interval above 1 nearly
     # always; so a reference trial whose interval holds 1 has no such effect.
-    from study.config import load_config
+    from study.files.config import load_config
 
     pairs = load_config("reference").trial.score.n_attacked
     rng = np.random.default_rng(6)

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from study.config import PRESETS, config_yaml, load_config
+from study.files.config import PRESETS, config_yaml, load_config
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from study import cli
-from study.config import StudyConfig, study_to_flat
+from study.files.config import StudyConfig, study_to_flat
 
 KEYS = sorted(study_to_flat(StudyConfig()))
 VALUES = {
@@ -30,7 +30,7 @@ VALUES = {
 @pytest.fixture
 def sandbox(tmp_path, monkeypatch):
     """A scratch cwd whose launch stops after its checks, returning what it would create."""
-    from study import launch
+    from study.run import launch
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

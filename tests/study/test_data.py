@@ -8,7 +8,7 @@ import pytest
 
 from physics import dataset
 from physics.dataset import DatasetSpec
-from study.data import generate_with_ray
+from study.run.data import generate_with_ray
 
 SPEC = DatasetSpec(size=6, n_train=96, n_val=32, n_test=32, shard_size=16, seed=9)
 
@@ -32,8 +32,8 @@ def test_dataset_baselines_are_cached_and_a_damaged_cache_is_recomputed(ray_sess
     # Rule: the cached baselines are the freshly computed ones; an edited or damaged cache file
     # fails its checksum and is computed again, never read.
     from physics.dataset import write_checked
-    from study.config import load_config
-    from study.data import baselines_file, load_baselines, load_splits
+    from study.files.config import load_config
+    from study.run.data import baselines_file, load_baselines, load_splits
     from trainables.baseline import DATASET_BASELINES, dataset_baselines
 
     trial = load_config("smoke", ["data.size=6", "data.n_train=96", "data.n_val=32"]).trial

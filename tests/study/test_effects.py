@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from optuna.samplers import RandomSampler
 
-from study.effects import importances, level_effects, slope_effects
+from study.read.effects import importances, level_effects, slope_effects
 
 
 def _row(trial: str, stages: int, alphas: list[float]) -> dict:

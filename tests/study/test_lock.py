@@ -12,10 +12,10 @@ import time
 import pytest
 from studyutil import cli
 
-from study.directory import LOCK_FILE, driver_lock
+from study.files.directory import LOCK_FILE, driver_lock
 
 HOLD = (
-    "import sys, time; from pathlib import Path; from study.directory import driver_lock\n"
+    "import sys, time; from pathlib import Path; from study.files.directory import driver_lock\n"
     "with driver_lock(Path(sys.argv[1])):\n"
     "    print('held', flush=True); time.sleep(120)\n"
 )
@@ -80,8 +80,8 @@ def test_resume_of_a_running_study_exits_2_with_one_line(tmp_path):
 def test_resume_refuses_an_edited_config_naming_the_key(tmp_path):
     # Rule: a config.yaml edited after launch (here data.seed) would make a new dataset under the
     # finished trials; resume names the key and exits 2 before starting anything.
-    from study.config import config_yaml, load_config
-    from study.launch import _fingerprint
+    from study.files.config import config_yaml, load_config
+    from study.run.launch import _fingerprint
 
     study = tmp_path / "studies" / "edited"
     study.mkdir(parents=True)

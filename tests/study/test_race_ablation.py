@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from studyutil import cli, kill_9_when_running, launched_trial_ids, start, trial_runs, write_tiny
 
-from study.config import SpaceConfig
-from study.confirm import _parse_vary, _with_level
-from study.race import Race, race_step
+from study.files.config import SpaceConfig
+from study.run.race import Race, race_step
+from study.run.rounds import _parse_vary, _with_level
 
 OBJECTIVES = ["validated_skill", "alpha"]
 

@@ -7,9 +7,9 @@ import json
 
 import mlflow
 
-from study.config import config_yaml, load_config
-from study.report import report
-from study.tracking import COLLAPSED_TAG, STUDY_TAG, TRIAL_TAG
+from study.files.config import config_yaml, load_config
+from study.files.tracking import COLLAPSED_TAG, STUDY_TAG, TRIAL_TAG
+from study.read.report import report
 
 
 def _study(tmp_path, trials: dict[str, dict]) -> str:
@@ -122,8 +122,8 @@ def test_a_tail_mostly_beyond_the_training_range_is_marked(tmp_path, capsys):
 def test_every_effect_goes_to_the_parent_run_with_its_interval():
     # Rule: a level difference is effect/<objective>/<param>/<a>-<b>, a slope
     # effect/<objective>/<param>/slope_per_decade, each with _lo and _hi.
-    from study.answers import effect_metric, log_effects
-    from study.effects import PER_DECADE, Effect
+    from study.read.answers import effect_metric, log_effects
+    from study.read.effects import PER_DECADE, Effect
 
     level = Effect("stages", "alpha", 2, 1, -3.1, -6.0, -0.4, "resolved", 4, 3, 12, 3)
     slope = Effect("l2", "alpha", PER_DECADE, "", 1.2, 0.3, 2.0, "resolved", 11, 0, 11, 0)

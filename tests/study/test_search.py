@@ -4,9 +4,9 @@ import numpy as np
 import optuna
 import pytest
 
-from study.config import load_config
-from study.report import pareto_mask
-from study.search import SearchSpace, apply_params, check_directions, make_scheduler
+from study.files.config import load_config
+from study.read.report import pareto_mask
+from study.run.search import SearchSpace, apply_params, check_directions, make_scheduler
 from trainables.config import from_flat, to_flat
 
 
@@ -75,7 +75,7 @@ def test_asha_max_t_counts_the_physics_epochs_of_any_mode_in_the_space():
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_startup_trials_reach_the_tpe_sampler(tmp_path):
     # search.startup_trials sets how many trials TPE samples at random before it models the space.
-    from study.search import make_searcher
+    from study.run.search import make_searcher
 
     cfg = load_config("smoke", ["search.startup_trials=3"])
     limiter = make_searcher(cfg, tmp_path, "s")
@@ -87,7 +87,7 @@ def test_startup_trials_reach_the_tpe_sampler(tmp_path):
 def test_a_single_final_objective_survives_per_epoch_results(tmp_path):
     # With one objective, OptunaSearch reads it from every result; per-epoch rows do not carry
     # final metrics such as alpha_error, and used to end the study with a KeyError.
-    from study.search import make_searcher
+    from study.run.search import make_searcher
 
     overrides = ["search.objectives=[alpha_error]", "search.modes=[min]"]
     cfg = load_config("smoke", overrides)

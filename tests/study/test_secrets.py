@@ -8,9 +8,9 @@ import json
 import pytest
 
 from study import cli
-from study.config import MAX_ALIASES, config_yaml, load_config
-from study.directory import StudyInfo, read_study
-from study.tracking import redact, unredact
+from study.files.config import MAX_ALIASES, config_yaml, load_config
+from study.files.directory import StudyInfo, read_study
+from study.files.tracking import redact, unredact
 
 SECRET_URI = "postgresql://scalefree:s3cret-pw@db.example:5432/runs"
 
@@ -70,7 +70,7 @@ def test_a_damaged_study_json_gives_one_line(tmp_path, monkeypatch, capsys, cont
 
 
 def test_a_corrupt_optuna_database_gives_one_line(tmp_path, monkeypatch, capsys):
-    from study.config import config_yaml as dump
+    from study.files.config import config_yaml as dump
 
     study = tmp_path / "studies" / "s"
     study.mkdir(parents=True)

@@ -262,7 +262,7 @@ def test_the_parent_run_holds_the_study_s_answers(finished_study):
 def test_printed_links_open_the_model_training_workflow_on_the_study_s_columns(finished_study):
     import json
 
-    from study.tracking import runs_view, ui_links
+    from study.files.links import runs_view, ui_links
 
     cwd, _ = finished_study
     _, info, _ = trial_runs(cwd, "tiny")

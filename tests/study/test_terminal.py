@@ -7,7 +7,7 @@ import time
 import pytest
 from studyutil import cli, start, write_tiny
 
-from study.directory import driver_lock
+from study.files.directory import driver_lock
 
 # The first trial draws lr ≈ 1.7e-3 and finishes, the second lr ≈ 2.0e34 and diverges.
 ONE_FAILS = (
@@ -108,7 +108,7 @@ def test_a_confirmation_is_called_after_its_trial_and_expected_to_take_its_time(
     # scoring after the last epoch is not forgotten.
     import types
 
-    from study.terminal import StudyProgress, _Trial
+    from study.run.progress import StudyProgress, _Trial
 
     progress = StudyProgress("s", ".", ["alpha"], ["min"], {}, 1, per_seed={"3a1f": 40.0})
     config = {"confirm": {"stages": 1, "confirms": "3a1f", "seeds": [4, 5, 6]}}

@@ -9,7 +9,7 @@ beat the incumbent); here nothing is eliminated, since the study wants every con
 interval, not one winner.
 
 The race is written to ``studies/NAME/race.json`` (its configurations and ``max_seeds``) before
-anything runs, and every step is an ordinary confirmation round (:mod:`study.confirm`) recorded
+anything runs, and every step is an ordinary confirmation round (:mod:`study.run.rounds`) recorded
 before it runs. The state of the race is what MLflow holds (the seeds each configuration's
 finished confirmations pooled), so ``scalefree resume`` after kill -9 finishes the round that was
 running and goes on racing from there.
@@ -91,8 +91,8 @@ def race_step(
 
 def confirmed_seed_values(info, tracker, objectives: list[str]) -> dict[str, dict[str, list]]:
     """Confirmed trial → objective → every seed value of its finished confirmation runs."""
-    from study.confirmed import confirmation_runs
-    from study.effects import seed_values
+    from study.read.confirmed import confirmation_runs
+    from study.read.effects import seed_values
 
     runs = tracker.child_runs(info.experiment_id, info.parent_run_id)
     out = {}
@@ -103,9 +103,9 @@ def confirmed_seed_values(info, tracker, objectives: list[str]) -> dict[str, dic
 
 
 def next_round(info, cfg, tracker, race: Race):
-    """The race's next confirmation round (:class:`study.confirm.Round`), with a line saying why,
+    """The race's next confirmation round (:class:`study.run.rounds.Round`), with a line saying why,
     or (None, the line that ends the race)."""
-    from study.confirm import Round, fresh_seeds, next_experiment, optuna_params
+    from study.run.rounds import Round, fresh_seeds, next_experiment, optuna_params
 
     objectives = list(cfg.search.objectives)
     values = confirmed_seed_values(info, tracker, objectives)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
 import yaml
 
 from physics.checks import fail
+from study.files.params import PARAMS
 from trainables.config import TrialConfig, _build, from_flat, max_stages, to_flat
 from trainables.metrics import CONTRACT_METRICS, EXTRA_METRICS
 
@@ -33,26 +34,28 @@ __all__ = [
     "read_yaml",
 ]
 
-PRESET_DIR = Path(__file__).parent / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"  # study/presets
 PRESETS = ("smoke", "reference", "paper")
 # Objectives a search may use: the trial's final metrics plus |alpha − search.alpha_target|.
 METRICS = (*CONTRACT_METRICS, *EXTRA_METRICS, "alpha_error")
 
 
-@dataclass(frozen=True)
-class SpaceConfig:
-    stages: tuple[int, ...] = (1, 3)  # [min, max] pooling stages, shared by both nets
-    filters: tuple[int, ...] = (16, 32, 64)  # filter choices, drawn per stage
-    fc: tuple[int, ...] = (128, 256, 512)  # FC width choices
-    dropout: tuple[float, ...] = (0.0, 0.5)  # [low, high] forward FC dropout
-    l2: tuple[float, ...] = (1e-5, 5e-2)  # [low, high] inverse L2 scale, log-uniform
-    lr: tuple[float, ...] = (3e-4, 3e-3)  # [low, high] Adam learning rate, log-uniform
-    batch_size: tuple[int, ...] = (32, 64)  # mini-batch choices (both nets)
-    inverse_mode: tuple[str, ...] = ("surrogate",)  # inverse training mode choices
-    bound: tuple[bool, ...] = (False, True)  # inverse output bound choices
-    bonds: tuple[bool, ...] = (False, True)  # forward bond-hopping input channels choices
-    symmetry: tuple[str, ...] = ("none",)  # forward D4 symmetry choices (none|augment|average|both)
-    refine_steps: tuple[int, ...] = (0,)  # choices of refinement steps of the designs (0 = none)
+def _element_type(param) -> type:
+    if param.kind in ("float", "log"):
+        return float
+    return {"bool": bool, "text": str}.get(param.element, int)
+
+
+# The search space: one field per row of study.files.params.PARAMS, with its default and comment.
+SpaceConfig = make_dataclass(
+    "SpaceConfig",
+    [
+        (p.name, tuple[_element_type(p), ...], field(default=p.default, metadata={"doc": p.doc}))
+        for p in PARAMS
+    ],
+    frozen=True,
+)
+SpaceConfig.__module__ = __name__  # pickles and reprs name it here
 
 
 @dataclass(frozen=True)
@@ -120,41 +123,33 @@ def _check_range(key: str, values: tuple, *, positive: bool = False) -> None:
         fail(key, "must be > 0 (log-uniform)", list(values))
 
 
+def _check_space(param, values: tuple, size: int) -> None:
+    """``space.<name>`` by the kind of its row: a [low, high] range (positive on a log scale,
+    the depths a lattice allows), or a non-empty list of allowed choices."""
+    key = param.key
+    if param.kind in ("stages", "int", "float", "log"):
+        _check_range(key, values, positive=param.kind == "log")
+        if param.name == "dropout" and (values[0] < 0 or values[1] >= 1):
+            fail(key, "must lie in [0, 1)", list(values))
+        if param.kind == "stages":
+            top = max_stages(size)
+            if values[0] < 1 or values[1] > top:
+                fail(key, f"must lie in [1, {top}] for a {size}×{size} lattice", list(values))
+        return
+    if param.element == "positive" and (not values or any(v <= 0 for v in values)):
+        fail(key, "must be a non-empty list of positive integers", list(values))
+    if param.element == "natural" and (not values or any(v < 0 for v in values)):
+        fail(key, "must be a non-empty list of integers >= 0", list(values))
+    if param.element == "bool" and not values:
+        fail(key, "must list at least one of true/false", list(values))
+    if param.allowed and (not values or any(v not in param.allowed for v in values)):
+        fail(key, f"must be a non-empty subset of {param.allowed}", list(values))
+
+
 def _validate_study(cfg: StudyConfig) -> None:
     sp, se, size = cfg.space, cfg.search, cfg.trial.data.size
-    _check_range("space.stages", sp.stages)
-    top = max_stages(size)
-    if sp.stages[0] < 1 or sp.stages[1] > top:
-        fail("space.stages", f"must lie in [1, {top}] for a {size}×{size} lattice", list(sp.stages))
-    for key in ("filters", "fc", "batch_size"):
-        values = getattr(sp, key)
-        if not values or any(v <= 0 for v in values):
-            fail(f"space.{key}", "must be a non-empty list of positive integers", list(values))
-    if not sp.refine_steps or any(v < 0 for v in sp.refine_steps):
-        rule = "must be a non-empty list of integers >= 0"
-        fail("space.refine_steps", rule, list(sp.refine_steps))
-    _check_range("space.dropout", sp.dropout)
-    if sp.dropout[0] < 0 or sp.dropout[1] >= 1:
-        fail("space.dropout", "must lie in [0, 1)", list(sp.dropout))
-    _check_range("space.l2", sp.l2, positive=True)
-    _check_range("space.lr", sp.lr, positive=True)
-    from trainables.config import INVERSE_MODES
-
-    if not sp.inverse_mode or any(m not in INVERSE_MODES for m in sp.inverse_mode):
-        fail(
-            "space.inverse_mode",
-            f"must be a non-empty subset of {INVERSE_MODES}",
-            list(sp.inverse_mode),
-        )
-    if not sp.bound:
-        fail("space.bound", "must list at least one of true/false", list(sp.bound))
-    if not sp.bonds:
-        fail("space.bonds", "must list at least one of true/false", list(sp.bonds))
-    from trainables.config import SYMMETRIES
-
-    if not sp.symmetry or any(m not in SYMMETRIES for m in sp.symmetry):
-        rule = f"must be a non-empty subset of {SYMMETRIES}"
-        fail("space.symmetry", rule, list(sp.symmetry))
+    for param in PARAMS:
+        _check_space(param, getattr(sp, param.name), size)
     for key, least in (
         ("num_samples", 1),
         ("seeds", 1),
@@ -205,7 +200,7 @@ def study_to_flat(cfg: StudyConfig) -> dict[str, object]:
 def study_flat_redacted(cfg: StudyConfig) -> dict[str, object]:
     """:func:`study_to_flat` with the password of ``tracking.uri`` redacted: what files and MLflow
     params may hold."""
-    from study.tracking import redact
+    from study.files.tracking import redact
 
     flat = study_to_flat(cfg)
     flat["tracking.uri"] = redact(str(flat["tracking.uri"]))
@@ -320,7 +315,7 @@ def _plain(value: object) -> object:
 
 def config_yaml(cfg: StudyConfig) -> str:
     """The resolved config as nested YAML (loadable again with :func:`load_config`); a password in
-    ``tracking.uri`` is written as ``***`` (:func:`study.tracking.redact`)."""
+    ``tracking.uri`` is written as ``***`` (:func:`study.files.tracking.redact`)."""
     tree: dict = {}
     for key, value in study_flat_redacted(cfg).items():
         node = tree

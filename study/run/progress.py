@@ -1,10 +1,8 @@
-"""What a person sees while a study runs: quiet libraries, and live progress.
+"""Live progress of a running study: what is tracked (this module) and how it is drawn
+(:mod:`study.run.progress_view`).
 
-**Quiet by default.** Ray's worker chatter ("Checkpoint successfully created …"), Tune's status
-tables and its tracebacks of failed trials, MLflow's migration lines and library warnings stay out
-of the terminal; a failed trial is one line (trial, reason, the file with its whole traceback,
-which is also an artifact of its MLflow run). ``-v`` (``SCALEFREE_VERBOSE=1``) brings Ray's and
-Tune's own output back.
+A failed trial is one line (trial, reason, the file with its whole traceback, which is also an
+artifact of its MLflow run); the libraries are kept quiet by :mod:`study.console`.
 
 **Live progress** (:class:`StudyProgress`, a Ray Tune ``ProgressReporter``): trials finished /
 running / pending, each running trial's phase and epoch of its total with an ETA, the best value
@@ -16,81 +14,15 @@ table drawn by ``rich``; elsewhere (CI logs, a file) it is plain append-only lin
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import sys
 import time
-import warnings
 
 from ray.tune import ProgressReporter
 
-__all__ = ["WIDTH", "verbose", "quiet", "say", "every", "StudyProgress", "clock"]
+from study.console import clock
+from study.run.progress_view import ProgressView, number, shown_path
 
-WIDTH = 120  # the widest line printed
-VERBOSE = "SCALEFREE_VERBOSE"
-# Libraries whose warnings are theirs to fix, not the reader's (shown again with -v).
-LIBRARIES = r"(ray|optuna|mlflow|torch|sklearn|powerlaw|pydantic|pyarrow|pandas|alembic)(\..*)?"
-
-
-def verbose() -> bool:
-    return os.environ.get(VERBOSE, "") not in ("", "0")
-
-
-def quiet() -> None:
-    """Silence what the libraries print unless the user asked for it (``-v``). Idempotent."""
-    # "Creating initial MLflow database tables…": MLflow sets its loggers' level when imported,
-    # from this variable; alembic's migrations log through their own logger.
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    try:  # "A new study created in RDB with name: …"
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-    except ImportError:
-        pass
-    if verbose():
-        return
-    warnings.filterwarnings("ignore", module=LIBRARIES)
-    try:
-        from optuna.exceptions import ExperimentalWarning
-
-        warnings.filterwarnings("ignore", category=ExperimentalWarning)
-    except ImportError:
-        pass
-    # Tune logs every failed trial's traceback at ERROR: the recorder's one line says it instead.
-    os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
-    for name in ("ray", "ray.tune", "ray.train", "ray.data"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def clock(seconds: float) -> str:
-    """``1:05`` or ``1:02:05``; ``?`` when unknown."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def every(seconds: float):
-    """A progress callback that prints at most one line per ``seconds`` (the first one always)."""
-    last = [-math.inf]
-
-    def show(line: str) -> None:
-        now = time.time()
-        if now - last[0] >= seconds:
-            last[0] = now
-            say(line)
-
-    return show
-
-
-def say(line: str) -> None:
-    """One line of progress, cut to :data:`WIDTH` characters."""
-    print(line if len(line) <= WIDTH else line[: WIDTH - 1] + "…", flush=True)
+__all__ = ["StudyProgress"]
 
 
 class _Trial:
@@ -121,7 +53,7 @@ class _Trial:
         return by_epochs
 
 
-class StudyProgress(ProgressReporter):
+class StudyProgress(ProgressView, ProgressReporter):
     """Tune's reporter for a study (see the module docstring). Tune pickles it with the experiment;
     only the study's name, objectives and trial base config are kept, the display is made anew."""
 
@@ -161,12 +93,7 @@ class StudyProgress(ProgressReporter):
         self._reset()
         self._start = start_time or time.time()
         self._total = int(total_samples or 0)
-        if sys.stdout.isatty():
-            from rich.console import Console
-            from rich.live import Live
-
-            self._live = Live(console=Console(), refresh_per_second=2, transient=True)
-            self._live.start()
+        self._start_display()
 
     def should_report(self, trials, done: bool = False) -> bool:
         changed = self._update(trials)
@@ -177,26 +104,12 @@ class StudyProgress(ProgressReporter):
         return bool(changed or done)
 
     def report(self, trials, done: bool, *sys_info: str) -> None:
-        if self._live is not None:
-            self._live.update(self._table())
-            if done:
-                self._live.stop()
-                self._live = None
-                say(self._summary())
-
-    # the display
-
-    def _emit(self, line: str) -> None:
-        stamp = f"[{clock(time.time() - self._start)}] "
-        if self._live is not None:
-            self._live.console.print(stamp + line, highlight=False, soft_wrap=False)
-        else:
-            say(stamp + line)
+        self._draw(done)
 
     def _label(self, trial) -> tuple[str, int]:
         """(``p2 16/32 fc128 hybrid``, epochs over all seeds) of a trial's configuration."""
-        from study.search import apply_params
-        from study.tune_trial import configuration
+        from study.run.search import apply_params
+        from study.run.trainable import configuration
         from trainables.config import from_flat
 
         params = configuration(trial.config)
@@ -210,7 +123,7 @@ class StudyProgress(ProgressReporter):
         """A confirmation's or an ablation's run is called after its search trial (``3a1f
         confirm``, ``3a1f stages=2``), and expected to take that trial's seconds a seed times its
         seeds."""
-        from study.tune_trial import configuration
+        from study.run.trainable import configuration
 
         params = configuration(trial.config)
         of = params.get("confirms") or params.get("ablates")
@@ -265,16 +178,16 @@ class StudyProgress(ProgressReporter):
     def _ended(self, trial, known: _Trial, result: dict) -> None:
         took = clock(known.ended - known.started) if math.isfinite(known.started) else "?"
         if known.status == "ERROR":
-            from study.recorder import error_file, failure, trial_error
+            from study.run.recording import error_file, failure, trial_error
 
             _, reason = failure(trial_error(trial))
-            path = _shown(error_file(self.directory, known.id))
+            path = shown_path(error_file(self.directory, known.id))
             self._emit(f"{known.shown} failed after {took} · {path} · {reason}")
             return
         if not result.get("final"):
             self._emit(f"{known.shown} stopped early after {took} (scheduler)")
             return
-        values = " · ".join(f"{o} {_number(result.get(o))}" for o in self.objectives)
+        values = " · ".join(f"{o} {number(result.get(o))}" for o in self.objectives)
         counts = self._counts()
         self._emit(
             f"{known.shown} finished in {took} · {values} · {counts['ended']}/{self._total} done · "
@@ -310,58 +223,3 @@ class StudyProgress(ProgressReporter):
         lanes = max(len(running), 1)
         left = max((t.eta(now) for t in running), default=0.0)
         return left + math.ceil(counts["pending"] / lanes) * mean if counts["pending"] else left
-
-    def _best(self) -> str:
-        cells = []
-        finished = [t.final for t in self._trials.values() if t.final.get("final")]
-        finished = [f for f in finished if f.get("collapsed", 0) < 1]
-        for objective, mode in zip(self.objectives, self.modes, strict=True):
-            values = [f[objective] for f in finished if _finite(f.get(objective))]
-            if values:
-                cells.append(
-                    f"{objective} {_number(max(values) if mode == 'max' else min(values))}"
-                )
-        return "best so far: " + (" · ".join(cells) if cells else "none yet")
-
-    def _summary(self) -> str:
-        counts = self._counts()
-        return (
-            f"{self.name}: {counts['ended']}/{self._total} trials done in "
-            f"{clock(time.time() - self._start)} · {self._best()}"
-        )
-
-    def _table(self):
-        from rich.table import Table
-
-        now = time.time()
-        counts = self._counts()
-        title = (
-            f"{self.name} · {counts['ended']}/{self._total} done · {counts['running']} running · "
-            f"{counts['pending']} pending · {clock(now - self._start)} elapsed · "
-            f"~{clock(self._remaining())} left"
-        )
-        table = Table(title=title, caption=self._best(), title_justify="left")
-        for column in ("trial", "configuration", "phase", "epoch", "ETA"):
-            table.add_column(column)
-        for t in self._trials.values():
-            if t.status == "RUNNING":
-                table.add_row(t.shown, t.label, t.phase, f"{t.done}/{t.total}", clock(t.eta(now)))
-        return table
-
-
-def _shown(path) -> str:
-    """``path`` relative to the working directory when it lies below it (shorter lines)."""
-    from pathlib import Path
-
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def _number(value) -> str:
-    return f"{value:.4g}" if _finite(value) else "—"

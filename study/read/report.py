@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from study.directory import StudyInfo
-    from study.tracking import Tracker
+    from study.files.directory import StudyInfo
+    from study.files.tracking import Tracker
 
-from study import answers
-from study.ablation import write_ablations
-from study.effects import log_variance
-from study.report_text import (
-    captured,
+from study.console import captured
+from study.files.params import PARAMS
+from study.read import answers
+from study.read.ablation import write_ablations
+from study.read.effects import log_variance
+from study.read.figures import figure
+from study.read.text import (
     cell,
-    interval,
     overlapping,
     print_ablations,
     print_confirmations,
@@ -70,7 +71,7 @@ def pareto_mask(values: np.ndarray, modes: list[str]) -> np.ndarray:
 
 def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
     """One row per trial run of the study: status, architecture, tags and final metrics."""
-    from study.tracking import COLLAPSED_TAG, CONFIRMS_TAG, VERDICT_TAG
+    from study.files.tracking import COLLAPSED_TAG, CONFIRMS_TAG, VERDICT_TAG
 
     rows = []
     for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
@@ -79,18 +80,11 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
             "status": run.info.status,
         }
         params = run.data.params
-        row["stages"] = int(params.get("forward.stages", "0"))
-        row["inverse_mode"] = params.get("inverse.mode", "")
-        for key in NUMERIC_PARAMS:
-            row[key] = float(params.get(f"search.{key}", "nan"))
+        row |= {p.name: _param_value(p, params) for p in PARAMS if p.column}
         # "32/64/128", not "(32, 64, 128)": no comma inside a CSV field
         row["filters"] = "/".join(re.findall(r"\d+", params.get("forward.filters", "")))
         row["collapsed_reason"] = run.data.tags.get(COLLAPSED_TAG, "")
         row["alpha_verdict"] = run.data.tags.get(VERDICT_TAG, "")
-        row["bonds"] = params.get("forward.bonds", "")
-        row["bound"] = params.get("inverse.bound", "")
-        row["symmetry"] = params.get("forward.symmetry", "none")
-        row["refine_steps"] = int(params.get("inverse.refine_steps", "0"))
         row["confirms"] = run.data.tags.get(CONFIRMS_TAG, "")
         row["ablation"] = run.data.tags.get("scalefree.ablation", "")
         row["run_id"], row["name"] = run.info.run_id, run.info.run_name
@@ -99,155 +93,20 @@ def finished_trials(info: StudyInfo, tracker: Tracker) -> list[dict]:
     return sorted(rows, key=lambda r: r["trial"])
 
 
-# Searched parameters the report reads from each trial run, as Optuna sampled them (the trial logs
-# each one as the param ``search.<name>``; study.search.PARAM_KEYS maps them onto the config).
-NUMERIC_PARAMS = ("l2", "fc", "dropout", "lr", "batch_size")
-# Drawn on a log scale: parameters searched on one, and α, whose seed intervals are made on
-# log(α − 1) and run long upwards.
-LOG_AXES = frozenset({"l2", "lr", "alpha"})
-CATEGORICAL = frozenset({"stages", "fc", "batch_size"})
-PAPER_ALPHA = 3.79  # Yu, Piao & Park: Δr exponent of generated structures (3 pooling stages)
-LABELS = {
-    "alpha": "α, power-law exponent of generated Δr (smaller = heavier tail)",
-    "validated_accuracy": "validated accuracy, 1 − MAPE with the true Hamiltonian",
-    "validated_skill": "validated skill, 1 − MAPE / MAPE of the Eq. 5 design baseline",
-    "robustness_gain": "robustness gain, seed Δw / design Δw under single-atom attacks",
-    "d2l_skill": "D2L skill, 1 − MAPE / MAPE of the (ρ, σ) oracle",
-    "stages": "pooling stages of both nets",
-    "l2": "L2 scale of the inverse net",
-    "fc": "FC width of both nets",
-    "tail_decades": "decades of the fitted Δr tail, log10(x_max / x_min)",
-}
+def _param_value(param, params: dict) -> object:
+    """A searched parameter's value in a trial run, from the trial config it ran with: a number
+    for numeric ones (NaN where the run lacks it), else the text MLflow holds."""
+    raw = params.get(param.keys[0], "")
+    if param.kind == "stages" or param.element in ("positive", "natural"):
+        return int(float(raw)) if raw not in ("", "None") else math.nan
+    if param.numeric:
+        return float(raw) if raw not in ("", "None") else math.nan
+    return raw
 
 
-def _figure(
-    rows: list[dict], front: np.ndarray, x: str, y: str, path: Path, *, front_axes: bool
-) -> Path:
-    """y against x, one colour per pooling depth, points labelled by trial, the front drawn
-    (when x and y are the objectives) and the paper's α marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    xs = np.array([r.get(x, np.nan) for r in rows], dtype=float)
-    ys = np.array([r.get(y, np.nan) for r in rows], dtype=float)
-    stages = np.array([r["stages"] for r in rows])
-    distinct = np.unique(xs[np.isfinite(xs)])
-    if x in CATEGORICAL and len(rows) > 1:  # spread coinciding values so every trial shows
-        step = np.diff(distinct).min() if distinct.size > 1 else 1.0
-        xs = xs + np.linspace(-0.06, 0.06, len(rows)) * step
-    colours = plt.get_cmap("tab10")
-    xerr, yerr = _errors(rows, x, xs), _errors(rows, y, ys)
-    for k, depth in enumerate(sorted(set(stages.tolist()))):
-        pick = stages == depth
-        ax.errorbar(
-            xs[pick],
-            ys[pick],
-            xerr=None if xerr is None else xerr[:, pick],
-            yerr=None if yerr is None else yerr[:, pick],
-            fmt="o",
-            ms=6,
-            color=colours(k),
-            alpha=0.8,
-            elinewidth=1,
-            capsize=2,
-            zorder=3,
-            label=f"{depth} pooling stage{'s' if depth > 1 else ''}",
-        )
-    for r, px, py in zip(rows, xs, ys, strict=True):
-        ax.annotate(
-            r["trial"][-8:],
-            (px, py),
-            xytext=(4, 4),
-            textcoords="offset points",
-            fontsize=7,
-            color="0.3",
-        )
-    _confirmed_overlay(ax, rows, x, y, xs, ys)
-    if front_axes and front.any():
-        order = np.argsort(xs[front])
-        ax.plot(
-            xs[front][order],
-            ys[front][order],
-            "--",
-            color="0.2",
-            lw=1.2,
-            zorder=2,
-            label="Pareto front",
-        )
-        ax.scatter(xs[front], ys[front], s=140, facecolors="none", edgecolors="0.2", zorder=4)
-    if x == "alpha":
-        ax.axvline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
-    if y == "alpha":
-        ax.axhline(PAPER_ALPHA, color="crimson", lw=1, ls=":", label=f"paper α = {PAPER_ALPHA}")
-    for name, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
-        if name in LOG_AXES:  # ticks read as numbers (2, 5, 10, 1e-05), not 2×10⁰
-            scale("log")
-            axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-            axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    if x in CATEGORICAL:
-        ax.set_xticks(distinct, [f"{v:g}" for v in distinct])
-    ax.set_xlabel(LABELS.get(x, x))
-    ax.set_ylabel(LABELS.get(y, y))
-    ax.set_title(
-        f"{len(rows)} finished trials (collapsed left out); bars: 95 % intervals\n"
-        "search: over structures or attacked pairs (one seed); ◇ confirmed: over fresh seeds",
-        fontsize=9,
-    )
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def _confirmed_overlay(ax, rows: list[dict], x: str, y: str, xs, ys) -> None:
-    """Each confirmed trial's mean over its fresh seeds (◇, with the seeds' interval), joined to
-    its search point: the error bar that tells seed noise from architecture."""
-    drawn = False
-    for r, px, py in zip(rows, xs, ys, strict=True):
-        if not math.isfinite(r.get("confirmed_n_seeds", math.nan)):
-            continue
-        centre, bars = [], []
-        for metric, search in ((x, px), (y, py)):
-            value = r.get(f"confirmed_{metric}", math.nan)
-            if not math.isfinite(value):  # a parameter (depth, L2): the same configuration
-                centre.append(search), bars.append(None)
-                continue
-            low, high = interval(r, metric, confirmed=True)
-            centre.append(value)
-            bars.append([[max(value - low, 0.0)], [max(high - value, 0.0)]])
-        ax.plot([px, centre[0]], [py, centre[1]], color="0.55", lw=0.8, zorder=2)
-        ax.errorbar(
-            [centre[0]],
-            [centre[1]],
-            xerr=bars[0],
-            yerr=bars[1],
-            fmt="D",
-            ms=7,
-            mfc="none",
-            mec="black",
-            ecolor="black",
-            elinewidth=1.4,
-            capsize=3,
-            zorder=5,
-            label=None if drawn else "confirmed: mean of fresh seeds",
-        )
-        drawn = True
-
-
-def _errors(rows: list[dict], metric: str, centres: np.ndarray) -> np.ndarray | None:
-    """(2, n) error-bar lengths around ``centres`` from each row's interval (0 where none)."""
-    bounds = np.array([interval(r, metric, confirmed=False) for r in rows], dtype=float).T
-    if not np.isfinite(bounds).any():
-        return None
-    below, above = centres - bounds[0], bounds[1] - centres
-    return np.nan_to_num(np.clip(np.vstack([below, above]), 0, None))
+# Searched parameters with a number the figures can put on an axis; those searched on a log scale
+# are drawn on one, and so is α, whose seed intervals are made on log(α − 1) and run long upwards.
+NUMERIC_PARAMS = tuple(p.name for p in PARAMS if p.column and p.numeric and p.kind != "stages")
 
 
 def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list[dict], np.ndarray]:
@@ -279,12 +138,12 @@ def front_rows(info: StudyInfo, tracker: Tracker, cfg) -> tuple[list[dict], list
 
 def report(name_or_dir: str) -> Path:
     """Write and print the study's report, and put it on the parent run. First the confirmed
-    means and intervals are (re)made from the confirmation runs' seeds (:func:`study.confirmed.link`),
+    means and intervals are (re)made from the confirmation runs' seeds (:func:`study.read.confirmed.link`),
     so a study confirmed before a change of interval shows today's."""
-    from study.config import load_config
-    from study.confirmed import link
-    from study.directory import read_study
-    from study.tracking import Tracker
+    from study.files.config import load_config
+    from study.files.directory import read_study
+    from study.files.tracking import Tracker
+    from study.read.confirmed import link
     from trainables.seeds import SUMMARISED
 
     info = read_study(name_or_dir)
@@ -328,7 +187,7 @@ def report(name_or_dir: str) -> Path:
             if not any(math.isfinite(r.get(x, math.nan)) for r in done):
                 continue  # a parameter this study's runs do not carry
             on_axes = sorted((x, y)) == sorted(objectives)
-            _figure(done, front, x, y, out / name, front_axes=on_axes)
+            figure(done, front, x, y, out / name, front_axes=on_axes)
     tracker.log_artifacts(info.parent_run_id, out, path="report")
     print(f"report files: {out} (trials.csv: every column)")
     return out
@@ -386,17 +245,8 @@ def _table(rows, done, front, overlaps) -> list[dict]:
 
 
 def _header() -> list[str]:
-    header = [
-        "trial",
-        "status",
-        "stages",
-        "filters",
-        *NUMERIC_PARAMS,
-        "inverse_mode",
-        "bound",
-        "bonds",
-    ]
-    header += ["symmetry", "refine_steps"]
+    header = ["trial", "status", "stages", "filters"]
+    header += [p.name for p in PARAMS if p.column and p.name != "stages"]
     header += [c for c, _ in COLUMNS] + list(CSV_EXTRA)
     return header + ["alpha_verdict", "collapsed", "pareto", "overlaps", "collapsed_reason"]
 
@@ -404,10 +254,10 @@ def _header() -> list[str]:
 def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: list[str]):
     """(level differences and slopes, fANOVA importances per objective, trials behind them,
     variance components) of the search. Differences and variance components are made for the
-    objectives and the tail measures every comparison shows (:data:`study.ablation.COMPARED`)."""
-    from study.ablation import COMPARED
-    from study.effects import importances, level_effects, slope_effects, variance_components
-    from study.tracking import CONFIRMS_TAG
+    objectives and the tail measures every comparison shows (:data:`study.read.ablation.COMPARED`)."""
+    from study.files.tracking import CONFIRMS_TAG
+    from study.read.ablation import COMPARED
+    from study.read.effects import importances, level_effects, slope_effects, variance_components
 
     measured = list(dict.fromkeys([*objectives, *COMPARED]))
     try:
@@ -431,8 +281,8 @@ def _effects(info: StudyInfo, tracker: Tracker, rows: list[dict], objectives: li
 
 
 def _ablations(info: StudyInfo, tracker: Tracker, objectives: list[str]) -> list:
-    """The one-way comparisons of the study's ablations (:mod:`study.ablation`)."""
-    from study.ablation import comparisons
+    """The one-way comparisons of the study's ablations (:mod:`study.read.ablation`)."""
+    from study.read.ablation import comparisons
 
     return comparisons(tracker.child_runs(info.experiment_id, info.parent_run_id), objectives)
 

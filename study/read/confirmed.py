@@ -1,7 +1,7 @@
 """Confirmed numbers beside the trials they confirm: each finished confirmation run's mean and 95 %
 interval over its fresh seeds, written onto the search trial's run by every report.
 
-Apart from :mod:`study.confirm` (which plans and records rounds, and reads the report's front) so
+Apart from :mod:`study.run.rounds` (which plans and records rounds, and reads the report's front) so
 that the report can write them without an import circle.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from study.tracking import CONFIRMED_BY_TAG, CONFIRMS_TAG
+from study.files.tracking import CONFIRMED_BY_TAG, CONFIRMS_TAG
 
 __all__ = ["link", "confirmed_values", "confirmation_runs", "experiment_of"]
 
@@ -27,7 +27,7 @@ def confirmed_values(metrics: dict | list[dict], summarised: tuple[str, ...]) ->
     gets today's interval at its next report."""
     import numpy as np
 
-    from study.effects import seed_values
+    from study.read.effects import seed_values
     from trainables.seeds import summarise
 
     runs = [metrics] if isinstance(metrics, dict) else list(metrics)
@@ -45,7 +45,7 @@ def confirmed_values(metrics: dict | list[dict], summarised: tuple[str, ...]) ->
 
 def _same(stored: float | None, value: float) -> bool:
     """Whether a logged metric already holds ``value``. Non-finite values are never logged
-    (:meth:`study.tracking.Tracker.log_metrics`), so for those "missing" is "the same"."""
+    (:meth:`study.files.tracking.Tracker.log_metrics`), so for those "missing" is "the same"."""
     if not math.isfinite(value):
         return stored is None or not math.isfinite(stored)
     return stored == value
@@ -68,7 +68,7 @@ def link(info, tracker, summarised: tuple[str, ...]) -> int:
     confirmation runs (every round's seeds are fresh, so rounds pool: a race adds one seed a
     round) onto the trial's run; returns how many trials were updated (a trial whose values are
     already there is left alone)."""
-    from study.tracking import TRIAL_TAG
+    from study.files.tracking import TRIAL_TAG
 
     runs = tracker.child_runs(info.experiment_id, info.parent_run_id)
     by_trial = {r.data.tags.get(TRIAL_TAG): r for r in runs if not experiment_of(r.data.tags)}

@@ -1,5 +1,5 @@
 """MLflow, owned here: the tracking URI, one :class:`Tracker` through which launch, the driver's
-trial recorder (:mod:`study.recorder`), report and reproduce log, and the names and tags a study's
+trial recorder (:mod:`study.run.recording`), report and reproduce log, and the names and tags a study's
 runs carry. Only the driver writes: trials never open the store.
 
 One parent run per study, one nested run per trial, also after resume. Ray's
@@ -27,14 +27,9 @@ __all__ = [
     "unredact",
     "resolve_uri",
     "check_uri",
-    "trial_name",
-    "architecture_tags",
     "git_commit",
     "finite_numbers",
     "metric_name",
-    "ui_links",
-    "runs_view",
-    "view_key",
 ]
 
 TRIAL_TAG = "scalefree.trial_id"
@@ -223,19 +218,13 @@ class Tracker:
     def child_runs(self, experiment_id: str, parent_id: str) -> list:
         """Every run nested under ``parent_id`` (MLflow ``Run`` objects): its children and
         theirs (a confirmation run sits under the trial it confirms)."""
+        children = self._search(experiment_id, f"tags.`mlflow.parentRunId` = '{parent_id}'")
+        ids = {r.info.run_id for r in children}
         study = self.client.get_run(parent_id).data.tags.get(STUDY_TAG)
-        where = f"tags.`{STUDY_TAG}` = '{study}'" if study else ""
-        found = self._search(experiment_id, where) if study else []
-        children = {
-            r.info.run_id for r in found if r.data.tags.get("mlflow.parentRunId") == parent_id
-        }
-        if not study:
-            return self._search(experiment_id, f"tags.`mlflow.parentRunId` = '{parent_id}'")
-        return [
-            r
-            for r in found
-            if r.info.run_id in children or r.data.tags.get("mlflow.parentRunId") in children
-        ]
+        if not study or not ids:
+            return children
+        study_runs = self._search(experiment_id, f"tags.`{STUDY_TAG}` = '{study}'")
+        return children + [r for r in study_runs if r.data.tags.get("mlflow.parentRunId") in ids]
 
     def _search(self, experiment_id: str, where: str) -> list:
         runs, token = [], None
@@ -347,9 +336,6 @@ class Tracker:
 MAX_TAG = 4000  # characters MLflow keeps of a tag comfortably on every backend
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"  # the run's tables, as MlflowClient.log_table tags them
 SHARED_VIEW_PREFIX = "mlflow.sharedViewState."  # MLflow 3 UI: a shared runs-table view
-# MLflow 3's UI keeps a workflow type per browser (GenAI by default) and reads it from this URL
-# parameter first: every link scalefree prints asks for the model-training views.
-WORKFLOW = "workflowType=machine_learning"
 
 
 def _cell(value: object) -> object:
@@ -359,44 +345,6 @@ def _cell(value: object) -> object:
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return str(value)
-
-
-def view_key(study: str) -> str:
-    """The shared-view key of a study's runs table."""
-    return f"scalefree-{re.sub(r'[^A-Za-z0-9_.-]', '-', study)}"
-
-
-def ui_links(base: str, experiment_id: str, study: str, parent_run_id: str) -> dict[str, str]:
-    """Full URLs of the study in the MLflow UI at ``base`` (``http://127.0.0.1:5000``): ``runs``,
-    its runs table with the study's columns and filter (:meth:`Tracker.share_view`), and
-    ``parent``, the study's parent run; both in the model-training workflow."""
-    base = base.rstrip("/")
-    return {
-        "runs": f"{base}/#/experiments/{experiment_id}/runs?{WORKFLOW}&viewStateShareKey="
-        f"{view_key(study)}",
-        "parent": f"{base}/#/experiments/{experiment_id}/runs/{parent_run_id}?{WORKFLOW}",
-    }
-
-
-def runs_view(study: str, objectives) -> dict:
-    """The runs-table view of a study: its runs only, with the objectives, α's interval, the
-    validated skill, the collapse flag and the Pareto and confirmation marks as columns (few
-    enough to fit a laptop's screen beside the run names; MLflow orders them itself)."""
-    metrics = list(
-        dict.fromkeys(
-            [
-                *objectives,
-                "validated_skill",
-                "alpha",
-                "alpha_lo",
-                "alpha_hi",
-                "collapsed",
-            ]
-        )
-    )
-    columns = [f"metrics.`{m}`" for m in metrics]
-    columns += [f"tags.`{PARETO_TAG}`", f"tags.`{CONFIRMS_TAG}`"]
-    return {"searchFilter": f"tags.`{STUDY_TAG}` = '{study}'", "selectedColumns": columns}
 
 
 def finite_numbers(values: dict) -> dict[str, float]:
@@ -412,27 +360,6 @@ def metric_name(key: str) -> str:
     """MLflow allows letters, digits, _ - . space : / in metric names."""
     key = key.replace("≥", "ge").replace("[", "").replace(")", "").replace(", ", "-")
     return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", key)
-
-
-def architecture_tags(cfg) -> dict[str, str]:
-    """The trial's architecture as readable tags (a trial config, :class:`TrialConfig`)."""
-    net = cfg.forward
-    return {
-        "scalefree.stages": str(net.stages),
-        "scalefree.filters": "/".join(str(f) for f in net.filters),
-        "scalefree.fc": str(net.fc),
-        "scalefree.inverse_mode": cfg.inverse.mode,
-        "scalefree.inverse_l2": f"{cfg.inverse_net.l2:.2g}",
-        "scalefree.bonds": str(net.bonds).lower(),
-    }
-
-
-def trial_name(cfg, trial_id: str) -> str:
-    """Run name that says what the trial is, e.g. ``p2-16x32-fc128-hybrid-bonds-d76b7b92``."""
-    net = cfg.forward
-    filters = "x".join(str(f) for f in net.filters)
-    bonds = "-bonds" if net.bonds else ""
-    return f"p{net.stages}-{filters}-fc{net.fc}-{cfg.inverse.mode}{bonds}-{trial_id}"
 
 
 def git_commit() -> str:

@@ -40,7 +40,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Itera
         return
     if address:
         check_address(address)
-    from study.terminal import verbose
+    from study.console import verbose
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     kwargs = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}

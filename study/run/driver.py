@@ -19,25 +19,30 @@ as FAILED. ``resume`` reopens it.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from study import faults
-from study.config import StudyConfig
-from study.directory import StudyInfo
-from study.errors import StudyFailed
-from study.tune_trial import CONFIRM_KEY
+from study.files.config import StudyConfig
+from study.files.directory import StudyInfo
+from study.run import faults
+from study.run.experiments import (
+    ENDED,
+    check_not_interrupted,
+    ended,
+    experiments,
+    statuses_of,
+)
+from study.run.finish import finish
+from study.run.trainable import CONFIRM_KEY
 
 __all__ = ["drive", "experiments"]
 
 METRIC_COLUMNS = ["val_accuracy", "validated_accuracy", "validated_skill", "alpha", "collapsed"]
-ENDED = ("TERMINATED", "ERROR")  # Tune statuses of trials that will not run again
 
 
 def environment(cfg: StudyConfig) -> None:
-    from study.terminal import quiet
+    from study.console import quiet
 
     quiet()
-    # Tune's classic reporter API (study.terminal.StudyProgress; with -v its status table).
+    # Tune's classic reporter API (study.run.progress.StudyProgress; with -v its status table).
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Per-epoch results carry the ASHA metric; objectives arrive only with the final result.
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
@@ -61,14 +66,8 @@ def environment(cfg: StudyConfig) -> None:
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
 
 
-def experiments(directory: Path) -> list[Path]:
-    """The study's Tune experiments in the order they were started: tune, tune-2, tune-3, …"""
-    found = [p for p in directory.glob("tune*") if (p / "tuner.pkl").is_file()]
-    return sorted(found, key=lambda p: int(p.name.partition("-")[2] or 1))
-
-
 def _base_flat(cfg: StudyConfig) -> dict:
-    from study.search import base_flat
+    from study.run.search import base_flat
 
     return base_flat(cfg)
 
@@ -76,7 +75,7 @@ def _base_flat(cfg: StudyConfig) -> dict:
 def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, baselines, finished: dict):
     from ray import tune
 
-    from study.tune_trial import tune_trial
+    from study.run.trainable import tune_trial
 
     resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
     trainable = tune.with_parameters(
@@ -95,8 +94,8 @@ def _trainable(cfg: StudyConfig, info: StudyInfo, data: dict, baselines, finishe
 def _finished(info: StudyInfo, tracker) -> dict[str, dict]:
     """Tune trial id → final metrics of every trial whose MLflow run FINISHED: a trial Tune still
     counts as unfinished (it ended after Tune's last snapshot) reports these instead of rerunning."""
-    from study.tracking import TRIAL_TAG
-    from study.tune_trial import FINAL_KEYS
+    from study.files.tracking import TRIAL_TAG
+    from study.run.trainable import FINAL_KEYS
 
     return {
         run.data.tags[TRIAL_TAG]: {k: v for k, v in run.data.metrics.items() if k in FINAL_KEYS}
@@ -108,7 +107,7 @@ def _finished(info: StudyInfo, tracker) -> dict[str, dict]:
 def _per_seed(info: StudyInfo, tracker) -> dict[str, float]:
     """Search trial's Tune id → its compute seconds a seed (what a confirmation of it takes a
     seed), for the finished search trials."""
-    from study.tracking import CONFIRMS_TAG, TRIAL_TAG
+    from study.files.tracking import CONFIRMS_TAG, TRIAL_TAG
 
     out = {}
     for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
@@ -126,8 +125,9 @@ def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str, per_seed=
     from ray import tune
     from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
-    from study.recorder import TrialRecorder
-    from study.terminal import StudyProgress, verbose
+    from study.console import verbose
+    from study.run.progress import StudyProgress
+    from study.run.recording import TrialRecorder
 
     if verbose():  # Ray's and Tune's own output, as -v asks
         reporter = tune.CLIReporter(
@@ -164,7 +164,7 @@ def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str, per_seed=
 def _new_experiment(cfg: StudyConfig, info: StudyInfo, tracker, trainable, name: str, samples: int):
     from ray import tune
 
-    from study.search import make_scheduler, make_searcher
+    from study.run.search import make_scheduler, make_searcher
 
     return tune.Tuner(
         trainable,
@@ -179,29 +179,12 @@ def _new_experiment(cfg: StudyConfig, info: StudyInfo, tracker, trainable, name:
     )
 
 
-def _confirmations(directory: Path) -> list[Path]:
-    """The Tune experiments of the study's confirmation rounds that have started."""
-    from study.confirm import rounds
-
-    paths = [directory / r.experiment for r in rounds(directory)]
-    return [p for p in paths if (p / "tuner.pkl").is_file()]
-
-
-def _statuses(directory: Path, *, confirmations: bool = True) -> dict[str, str]:
-    """Tune trial id → status over every experiment of the study (search, then confirmation)."""
-    statuses = {}
-    paths = experiments(directory) + (_confirmations(directory) if confirmations else [])
-    for path in paths:  # one killed before its first snapshot has no trials to read
-        statuses |= _statuses_of(path)
-    return statuses
-
-
 def _data(cfg: StudyConfig, info: StudyInfo, tracker) -> dict:
     """Generate (or find in the cache) the study's dataset once; every trial gets it by reference."""
     import time
 
-    from study.data import generate_with_ray, load_splits
-    from study.terminal import every, say
+    from study.console import every, say
+    from study.run.data import generate_with_ray, load_splits
 
     spec = cfg.trial.data
     started = time.time()
@@ -221,9 +204,9 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
     """Run (or continue) the study to its report; see the module docstring."""
     from ray import tune
 
-    from study import leftovers
-    from study.data import baselines_interval, save_baselines, start_baselines
-    from study.tracking import BASELINES_TAG
+    from study.files.tracking import BASELINES_TAG
+    from study.run import leftovers
+    from study.run.data import baselines_interval, save_baselines, start_baselines
 
     def record() -> None:  # Ray's agents start a moment after ray.init: recorded twice
         if record_ray:
@@ -249,20 +232,20 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
                 resume_errored=True,
             )
             _fit(tuner)
-            _check_not_interrupted(done[-1])
-        while (missing := cfg.search.num_samples - _ended(info.dir)) > 0:
+            check_not_interrupted(done[-1])
+        while (missing := cfg.search.num_samples - ended(info.dir)) > 0:
             count = len(experiments(info.dir))
             name = f"tune-{count + 1}" if count else "tune"
             print(f"[study] {missing} trial(s) to run in {name}", flush=True)
             _fit(_new_experiment(cfg, info, tracker, trainable, name, missing))
-            _check_not_interrupted(info.dir / name)
+            check_not_interrupted(info.dir / name)
         _confirm(cfg, info, tracker, trainable)
         _race(cfg, info, tracker, trainable)
         computed = baselines_interval(save_baselines(cfg.trial, cfg.tracking.data_dir, baselines))
         if computed:  # computation like the dataset's (benchmarks/study_overhead.py)
             start, end = computed
             tracker.set_tags(info.parent_run_id, {BASELINES_TAG: f"{start:.3f} {end:.3f}"})
-        _finish(info, tracker)
+        finish(info, tracker)
     except BaseException as err:
         interrupted = isinstance(err, KeyboardInterrupt)
         why = "interrupted" if interrupted else f"{type(err).__name__}: {err}"
@@ -278,20 +261,20 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
 
 
 def _confirm(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
-    """Run or continue every confirmation round of the study (:mod:`study.confirm`): a grid of
+    """Run or continue every confirmation round of the study (:mod:`study.run.rounds`): a grid of
     fixed parameter sets with the round's fresh seeds, no searcher, so Optuna never sees it."""
     import shutil
 
     from ray import tune
 
-    from study.confirm import rounds
+    from study.run.rounds import rounds
 
     for round_ in rounds(info.dir):
         path = info.dir / round_.experiment
         if (path / "tuner.pkl").is_file() and not list(path.glob("experiment_state-*.json")):
             shutil.rmtree(path)  # killed before Tune's first snapshot: nothing of it to restore
         if (path / "tuner.pkl").is_file():
-            statuses = _statuses_of(path)
+            statuses = statuses_of(path)
             if statuses and all(s in ENDED for s in statuses.values()):
                 continue
             print(f"[study] restoring {round_.experiment}", flush=True)
@@ -317,17 +300,17 @@ def _confirm(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
                 ),
             )
         _fit(tuner)
-        _check_not_interrupted(path)
+        check_not_interrupted(path)
 
 
 def _race(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
-    """Go on with the study's confirmation race (:mod:`study.race`), if it has one that is not
+    """Go on with the study's confirmation race (:mod:`study.run.race`), if it has one that is not
     over: one recorded round after another, each run like any confirmation round."""
     import dataclasses
 
-    from study.confirm import add_round
-    from study.race import load_race, next_round, save_race
-    from study.terminal import say
+    from study.console import say
+    from study.run.race import load_race, next_round, save_race
+    from study.run.rounds import add_round
 
     race = load_race(info.dir)
     if race is None or race.done:
@@ -344,16 +327,6 @@ def _race(cfg: StudyConfig, info: StudyInfo, tracker, trainable) -> None:
     save_race(info.dir, dataclasses.replace(race, done=True))
 
 
-def _statuses_of(path: Path) -> dict[str, str]:
-    """Tune trial id → status in one experiment ({} before its first snapshot)."""
-    from ray.tune import ExperimentAnalysis
-
-    try:
-        return {t.trial_id: t.status for t in ExperimentAnalysis(str(path)).trials}
-    except (ValueError, FileNotFoundError, RuntimeError):
-        return {}
-
-
 def _fit(tuner) -> None:
     """``tuner.fit()``, then Ctrl-C interrupts Python again: Tune leaves its SIGINT handler (which
     only sets an event for its own loop) installed when no signal came during the run."""
@@ -364,100 +337,3 @@ def _fit(tuner) -> None:
         tuner.fit()
     finally:
         signal.signal(signal.SIGINT, handler)
-
-
-def _ended(directory: Path) -> int:
-    """Search trials that ended (confirmations do not count towards ``num_samples``)."""
-    statuses = _statuses(directory, confirmations=False)
-    return sum(status in ENDED for status in statuses.values())
-
-
-def _check_not_interrupted(experiment: Path) -> None:
-    """Tune returns normally after Ctrl-C, its state saved with trials left to run (PENDING, or
-    PAUSED): make that an interrupt. (The result grid in memory may already call them ended.)"""
-    if any(status not in ENDED for status in _statuses_of(experiment).values()):
-        raise KeyboardInterrupt
-
-
-def _finish(info: StudyInfo, tracker) -> None:
-    from study.report import report
-
-    statuses = _statuses(info.dir)
-    _reconcile(info, tracker, statuses)
-    errors = sum(status == "ERROR" for status in statuses.values())
-    search = _statuses(info.dir, confirmations=False)
-    search_errors = sum(status == "ERROR" for status in search.values())
-    line = f"[study] {len(search)} trials, {search_errors} failed"
-    rounds = {t: s for t, s in statuses.items() if t not in search}
-    if rounds:
-        failed = sum(status == "ERROR" for status in rounds.values())
-        line += f"; {len(rounds)} confirmation and ablation runs, {failed} failed"
-    print(line, flush=True)
-    tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(statuses)})
-    if statuses and errors == len(statuses):
-        report(str(info.dir))
-        raise StudyFailed(
-            f"study: must finish at least one trial, but all {errors} failed (see the "
-            f"failure_reason tags of the runs under MLflow run {info.parent_run_id})."
-        )
-    faults.point("report")
-    report(str(info.dir))
-    _check_infrastructure(info, tracker)
-    tracker.finish(info.parent_run_id)
-
-
-def _check_infrastructure(info: StudyInfo, tracker) -> None:
-    """Trials that failed for a reason outside their configuration (a host that cannot reach the
-    storage, a lost node) are no result: the study says so in one line and fails, and `resume`
-    retries them once the cluster is mended."""
-    from study.tracking import FAILURE_KIND_TAG
-
-    failed = [
-        run
-        for run in tracker.child_runs(info.experiment_id, info.parent_run_id)
-        if run.info.status == "FAILED" and run.data.tags.get(FAILURE_KIND_TAG) == "infrastructure"
-    ]
-    if failed:
-        reason = failed[0].data.tags.get("failure_reason", "no reason recorded")
-        raise StudyFailed(
-            f"study: trials must not fail for reasons outside their configuration, but "
-            f"{len(failed)} did ({reason[:200]}); mend the cluster, then "
-            f"`scalefree resume {info.name}`."
-        )
-
-
-def _reconcile(info: StudyInfo, tracker, statuses: dict[str, str]) -> None:
-    """Close what a killed or interrupted driver left open, so MLflow and Optuna agree.
-
-    * a trial lost with the driver (started after Tune's last snapshot) has a half-done MLflow run,
-      which is deleted (its replacement runs in a later experiment), and an Optuna trial still
-      RUNNING, marked FAIL;
-    * runs of trials Tune ended while their thread could not notice (an ASHA stop of a reused
-      actor) are closed as Tune ended them;
-    * a trial whose run FINISHED but whose Optuna record is not COMPLETE (Ctrl-C between the two)
-      gets a COMPLETE Optuna trial with its parameters and objective values.
-    """
-    import optuna
-
-    from study.optuna_search import complete_from_run
-    from study.tracking import TRIAL_TAG
-
-    finished = {}
-    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
-        trial_id = run.data.tags.get(TRIAL_TAG)
-        status = statuses.get(trial_id)
-        if status is None:
-            tracker.discard(run.info.run_id, "trial lost with the driver; rerun")
-            print(f"[study] removed the run of lost trial {trial_id}", flush=True)
-            continue
-        if run.info.status == "RUNNING":
-            if status == "TERMINATED":
-                tracker.set_tags(run.info.run_id, {"stopped_early": "true"})
-            tracker.finish(run.info.run_id, "FAILED" if status == "ERROR" else "KILLED")
-        elif run.info.status == "FINISHED":
-            finished[trial_id] = run
-    storage = f"sqlite:///{info.dir / 'optuna.db'}"
-    study = optuna.load_study(study_name=info.name, storage=storage)
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-    complete_from_run(study, finished)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from study.directory import INFO_FILE, LOCK_FILE, StudyInfo, read_study
+from study.files.directory import INFO_FILE, LOCK_FILE, StudyInfo, read_study
 
 UI_BASE = "http://127.0.0.1:5000"  # where `scalefree ui` serves by default
 
@@ -65,8 +65,9 @@ def _driver(directory: Path) -> str:
 def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
     """The state of one study (see the module docstring); ``trackers`` caches one MLflow client
     per tracking URI when many studies are read."""
-    from study.config import load_config
-    from study.tracking import CONFIRMS_TAG, TRIAL_TAG, Tracker, ui_links
+    from study.files.config import load_config
+    from study.files.links import ui_links
+    from study.files.tracking import CONFIRMS_TAG, TRIAL_TAG, Tracker
 
     info: StudyInfo = read_study(name_or_dir)
     cfg = load_config(str(info.dir / "config.yaml"))
@@ -116,7 +117,7 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
 
 
 def _ablation(run) -> bool:
-    from study.ablation import ABLATION_TAG
+    from study.read.ablation import ABLATION_TAG
 
     return bool(run.data.tags.get(ABLATION_TAG))
 
@@ -153,7 +154,7 @@ def _counts(state: StudyState) -> str:
 
 
 def print_status(state: StudyState) -> None:
-    from study.terminal import say
+    from study.console import say
 
     head = f"{state.name}: {state.state}"
     if state.driver:
@@ -177,7 +178,7 @@ def print_status(state: StudyState) -> None:
 
 
 def print_list(states: list[StudyState]) -> None:
-    from study.terminal import say
+    from study.console import say
 
     if not states:
         say("no studies under ./studies (`scalefree launch smoke` makes one)")

@@ -7,7 +7,7 @@ studies), every level difference and slope with its interval as metrics (``effec
 ``_lo`` and ``_hi``), the confirmed means and intervals (``confirmed/<trial>/<metric>``), the front
 and the best values, and a description whose Markdown survives rendering. The study's runs-table
 view (its columns and filter) is stored beside the experiment, so the link ``scalefree ui`` prints
-opens it (:func:`study.tracking.ui_links`).
+opens it (:func:`study.files.tracking.ui_links`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CONFIRMED_SHOWN = ("validated_skill", "alpha", "alpha_hill", "tail_xi")  # besid
 def effect_metric(effect) -> str:
     """``effect/alpha/stages/2-1`` for a level difference, ``effect/alpha/l2/slope_per_decade``
     for a slope."""
-    from study.effects import PER_DECADE, PER_UNIT
+    from study.read.effects import PER_DECADE, PER_UNIT
 
     if effect.level_a in (PER_DECADE, PER_UNIT):
         what = str(effect.level_a).replace(" ", "_")
@@ -34,7 +34,7 @@ def effect_metric(effect) -> str:
 def log_front(tracker, info, rows: list[dict], done, front, objectives, modes):
     """Tag every finished trial ``scalefree.pareto`` true/false; the parent run gets the front,
     the study's best value of each objective and the collapsed count."""
-    from study.tracking import PARETO_TAG
+    from study.files.tracking import PARETO_TAG
 
     on_front = {d["run_id"] for d, f in zip(done, front, strict=True) if f}
     for r in rows:
@@ -88,7 +88,7 @@ def description(name: str, cfg, report_text: str = "") -> str:
 
 
 def _flat(cfg) -> dict:
-    from study.config import study_flat_redacted
+    from study.files.config import study_flat_redacted
 
     return study_flat_redacted(cfg)
 
@@ -96,7 +96,7 @@ def _flat(cfg) -> dict:
 def publish(tracker, info, cfg, report_text: str, table: list[dict], done: list[dict], out: Path):
     """The report text, the trials table, the confirmed numbers, the description and the
     runs-table view, onto the parent run and its experiment."""
-    from study.tracking import runs_view, view_key
+    from study.files.links import runs_view, view_key
 
     parent = info.parent_run_id
     (out / "report.md").write_text(

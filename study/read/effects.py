@@ -123,7 +123,7 @@ def importances(
     # fANOVA's parameters: those every usable trial has with one and the same distribution
     # (optuna's own rule with its default; a conditional one, such as the third stage's filters,
     # would silently drop every trial without it, and a range edited between trials makes optuna
-    # refuse), less those with one choice (a fixed symmetry, refine steps): they explain nothing
+    # refuse), less those with one choice (a parameter the space fixes): they explain nothing
     # by construction and are left out rather than listed at 0.
     first = usable[0].distributions
     varied = [

@@ -7,13 +7,13 @@ parameter's effect as noise, and its confirmed configurations differ in everythi
 is the comparison careful users make instead: the levels differ in the varied parameter alone, and
 the unit of its intervals is the seed.
 
-* Planning (:func:`study.confirm.plan_ablation`): the base is a finished search trial; ``--vary`` names a
+* Planning (:func:`study.run.rounds.plan_ablation`): the base is a finished search trial; ``--vary`` names a
   searched parameter as ``space.<name>`` and its levels as a YAML list. Each level is checked as a
   whole trial config before anything is written (one line and exit 2 otherwise). Varying
   ``stages`` keeps the base's filters for the stages it has; a new stage gets the smallest filter
   choice of the space at least twice the stage before it (the paper's 256/512/1024 doubling),
   else the largest choice.
-* Running: the round is a :class:`study.confirm.Round` of kind ``ablate`` (recorded in
+* Running: the round is a :class:`study.run.rounds.Round` of kind ``ablate`` (recorded in
   ``confirm.json`` before anything runs, its own Tune experiment ``ablate``, ``ablate-2``, …), so
   ``resume`` continues it after kill -9 and Optuna never sees it. Each level's run is tagged
   ``scalefree.ablation`` (the experiment), ``scalefree.level`` (``stages=2``) and
@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.report_text import cell
+from study.read.text import cell
 
 __all__ = [
     "write_ablations",
@@ -98,7 +98,7 @@ def comparisons(runs, objectives: list[str]) -> list[Comparison]:
     """Every ablation of the study (its FINISHED level runs, MLflow ``Run``s) compared on each of
     ``objectives`` and :data:`COMPARED`."""
     from analysis.uncertainty import difference_interval, icc1
-    from study.effects import seed_values
+    from study.read.effects import seed_values
     from trainables.seeds import summarise
 
     by_experiment: dict[str, list] = {}

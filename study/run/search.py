@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from study.config import SpaceConfig, StudyConfig
+from study.files.config import SpaceConfig, StudyConfig
+from study.files.params import PARAMS, param_keys, searched_keys
 
 __all__ = [
     "SearchSpace",
@@ -23,45 +24,32 @@ __all__ = [
 
 
 class SearchSpace:
-    """Define-by-run space; a class, not a closure, so Tune can pickle the searcher for resume."""
+    """Define-by-run space from :data:`study.files.params.PARAMS`, in its rows' order; a class,
+    not a closure, so Tune can pickle the searcher for resume."""
 
     def __init__(self, space: SpaceConfig) -> None:
         self.space = space
 
     def __call__(self, trial) -> None:
-        sp = self.space
-        stages = trial.suggest_int("stages", sp.stages[0], sp.stages[1])
-        for k in range(stages):
-            trial.suggest_categorical(f"filters_{k}", list(sp.filters))
-        trial.suggest_categorical("fc", list(sp.fc))
-        trial.suggest_float("dropout", sp.dropout[0], sp.dropout[1])
-        trial.suggest_float("l2", sp.l2[0], sp.l2[1], log=True)
-        trial.suggest_float("lr", sp.lr[0], sp.lr[1], log=True)
-        trial.suggest_categorical("batch_size", list(sp.batch_size))
-        trial.suggest_categorical("inverse_mode", list(sp.inverse_mode))
-        trial.suggest_categorical("bound", list(sp.bound))
-        trial.suggest_categorical("bonds", list(sp.bonds))
-        trial.suggest_categorical("symmetry", list(sp.symmetry))
-        trial.suggest_categorical("refine_steps", list(sp.refine_steps))
+        stages = 0
+        for param in PARAMS:
+            values = getattr(self.space, param.name)
+            if param.kind == "stages":
+                stages = trial.suggest_int(param.name, values[0], values[1])
+            elif param.kind == "filters":  # one choice per stage the trial has
+                for k in range(stages):
+                    trial.suggest_categorical(f"filters_{k}", list(values))
+            elif param.kind == "int":
+                trial.suggest_int(param.name, values[0], values[1])
+            elif param.kind in ("float", "log"):
+                trial.suggest_float(param.name, values[0], values[1], log=param.log)
+            else:
+                trial.suggest_categorical(param.name, list(values))
 
 
 # Sampled parameter → the flat trial-config keys it sets (stages and filters_k: see apply_params).
-PARAM_KEYS = {
-    "fc": ("forward.fc", "inverse_net.fc"),
-    "dropout": ("forward.dropout",),
-    "l2": ("inverse_net.l2",),
-    "lr": ("forward_train.lr", "inverse_train.lr"),
-    "batch_size": ("forward_train.batch_size", "inverse_train.batch_size"),
-    "inverse_mode": ("inverse.mode",),
-    "bound": ("inverse.bound",),
-    "bonds": ("forward.bonds",),
-    "symmetry": ("forward.symmetry",),
-    "refine_steps": ("inverse.refine_steps",),
-}
-SEARCHED_KEYS = frozenset(
-    {"forward.stages", "forward.filters", "inverse_net.stages", "inverse_net.filters"}
-    | {key for keys in PARAM_KEYS.values() for key in keys}
-)  # trial-config keys every trial takes from the search, never from the preset
+PARAM_KEYS = param_keys()
+SEARCHED_KEYS = searched_keys()  # trial-config keys every trial takes from the search
 
 
 def base_flat(cfg: StudyConfig) -> dict:
@@ -121,7 +109,7 @@ def make_searcher(cfg: StudyConfig, study_dir: Path, name: str):
     import optuna
     from ray.tune.search import ConcurrencyLimiter
 
-    from study.optuna_search import LinkedOptunaSearch
+    from study.run.optuna_search import LinkedOptunaSearch
 
     objectives, modes = list(cfg.search.objectives), list(cfg.search.modes)
     sampler = optuna.samplers.TPESampler(

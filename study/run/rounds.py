@@ -12,13 +12,13 @@ study:
   experiment of its own (``confirm``, ``confirm-2``, …) in the study directory with the study's
   trainable, so ``scalefree resume`` continues an interrupted round like any other part;
 * Optuna never sees it (no searcher): the search's record stays the search's;
-* an ablation (:func:`plan_ablation`, read by :mod:`study.ablation`) is a round of the same kind:
+* an ablation (:func:`plan_ablation`, read by :mod:`study.read.ablation`) is a round of the same kind:
   one trial's configuration at every level of one parameter, each level with the same fresh seeds;
 * each confirmation trial's MLflow run is nested under the study's parent run and tagged
   ``scalefree.confirms`` with the trial it confirms, and that trial's run gets the confirmed mean
   and 95 % interval over the fresh seeds beside its own numbers (``confirmed_<metric>``,
   ``confirmed_<metric>_lo``/``_hi``, ``confirmed_n_seeds``), written by the report
-  (:mod:`study.confirmed`).
+  (:mod:`study.read.confirmed`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+
+from study.files.params import PARAMS
 
 __all__ = [
     "Round",
@@ -47,7 +49,7 @@ CONFIRM_FILE = "confirm.json"
 class Round:
     """One round of fixed configurations run with fresh seeds: a confirmation (``kind`` confirm:
     chosen search trials) or an ablation (``kind`` ablate: one trial's configuration with one
-    parameter set to each of its levels, :mod:`study.ablation`)."""
+    parameter set to each of its levels, :mod:`study.read.ablation`)."""
 
     experiment: str  # folder in the study directory: confirm, confirm-2, …, ablate, ablate-2, …
     seeds: tuple[int, ...]
@@ -130,7 +132,7 @@ def optuna_params(directory: Path, name: str) -> dict[str, dict]:
 def plan(info, cfg, tracker, *, seeds: int, trials: str) -> Round:
     """The next round: the chosen finished search trials with ``seeds`` fresh trial seeds.
     Raises ValueError naming ``--trials`` or ``--seeds`` for a choice that cannot run."""
-    from study.report import front_rows
+    from study.read.report import front_rows
 
     if not (isinstance(seeds, int) and seeds >= 2):
         raise ValueError(
@@ -167,19 +169,7 @@ def add_round(directory: Path, new: Round) -> None:
     _save(Path(directory), [*rounds(directory), new])
 
 
-VARIED = (
-    "stages",
-    "fc",
-    "dropout",
-    "l2",
-    "lr",
-    "batch_size",
-    "inverse_mode",
-    "bound",
-    "bonds",
-    "symmetry",
-    "refine_steps",
-)
+VARIED = tuple(p.name for p in PARAMS if p.kind != "filters")  # --vary space.<one of these>
 
 
 def _parse_vary(vary: str) -> tuple[str, list]:
@@ -187,7 +177,7 @@ def _parse_vary(vary: str) -> tuple[str, list]:
 
     key, sep, raw = vary.partition("=")
     name = key.strip().removeprefix("space.")
-    known = (*VARIED, "filters_0", "filters_1", "filters_2", "filters_3")
+    known = (*VARIED, *(f"filters_{k}" for k in range(8)))
     if not sep or not key.strip().startswith("space.") or name not in known:
         raise ValueError(
             f"--vary: must be space.<parameter>=[levels] with a parameter of {list(VARIED)} or "
@@ -222,11 +212,11 @@ def _with_level(params: dict, name: str, value, space) -> dict:
 
 
 def plan_ablation(info, cfg, tracker, *, trial: str, vary: str, seeds: int):
-    """The ablation round (:class:`study.confirm.Round`) of ``trial`` over ``vary``'s levels with
+    """The ablation round (:class:`study.run.rounds.Round`) of ``trial`` over ``vary``'s levels with
     ``seeds`` fresh seeds. Raises ValueError naming ``--trial``, ``--vary`` or ``--seeds``."""
-    from study.report import finished_trials
-    from study.search import apply_params, base_flat
-    from study.tune_trial import configuration
+    from study.read.report import finished_trials
+    from study.run.search import apply_params, base_flat
+    from study.run.trainable import configuration
     from trainables.config import from_flat
 
     if not (isinstance(seeds, int) and seeds >= 2):

@@ -3,7 +3,7 @@
 It adds what a trial needs inside a study: the Tune context, a checkpoint per epoch and the final
 report that Optuna reads. It never opens the tracking store: every number goes to the driver in
 Tune's results, and the trial's files (``generated.npz``, the weights, the figures) in its last
-checkpoint, under ``artifacts/``. The driver's :class:`study.recorder.TrialRecorder` writes both to
+checkpoint, under ``artifacts/``. The driver's :class:`study.run.recording.TrialRecorder` writes both to
 MLflow, so a trial on any host needs only Tune's storage (the study directory), not the driver's
 disk or its SQLite file.
 
@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from study import faults
-from study.config import METRICS
-from study.errors import TrialFailed
-from study.leftovers import work_prefix
+from study.files.config import METRICS
+from study.files.errors import TrialFailed
+from study.run import faults
+from study.run.leftovers import work_prefix
 
 __all__ = [
     "tune_trial",
@@ -83,7 +83,7 @@ def tune_trial(
     from ray.tune import Checkpoint
 
     from physics.device import resolve_device
-    from study.search import apply_params
+    from study.run.search import apply_params
     from trainables.config import from_flat
     from trainables.seeds import combine, seed_prefix
     from trainables.trial import run_trial

@@ -40,7 +40,7 @@ class StudyInfo:
 
     def save(self) -> None:
         """Write ``study.json`` atomically (a kill never leaves half a file)."""
-        from study.tracking import redact
+        from study.files.tracking import redact
 
         stored = {k: v for k, v in dataclasses.asdict(self).items() if k != "dir"}
         stored["tracking_uri"] = redact(self.tracking_uri)
@@ -79,9 +79,9 @@ def study_dir_of(name_or_dir: str, studies_dir: str = "studies") -> Path:
 
 
 def read_study(name_or_dir: str) -> StudyInfo:
-    """The study's :class:`StudyInfo`, with the real tracking URI (:func:`study.tracking.unredact`
+    """The study's :class:`StudyInfo`, with the real tracking URI (:func:`study.files.tracking.unredact`
     when the stored one had its password removed)."""
-    from study.tracking import unredact
+    from study.files.tracking import unredact
 
     info = StudyInfo.load(study_dir_of(name_or_dir))
     return dataclasses.replace(info, tracking_uri=unredact(info.tracking_uri))

@@ -5,16 +5,14 @@ has every column). Also the interval a row has for a metric, which the figures d
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import sys
 
 import numpy as np
 
+from study.files.params import PARAMS, mark
+
 __all__ = [
     "WIDTH",
-    "captured",
     "INTEGERS",
     "cell",
     "interval",
@@ -25,28 +23,6 @@ __all__ = [
     "print_variance",
     "print_ablations",
 ]
-
-
-@contextlib.contextmanager
-def captured():
-    """What is printed inside the block still reaches stdout, and is kept in the
-    ``io.StringIO`` the block receives (the report keeps its own text this way)."""
-    kept = io.StringIO()
-
-    class _Tee(io.TextIOBase):
-        def write(self, text: str) -> int:
-            kept.write(text)
-            return original.write(text)
-
-        def flush(self) -> None:
-            original.flush()
-
-    original = sys.stdout
-    sys.stdout = _Tee()
-    try:
-        yield kept
-    finally:
-        sys.stdout = original
 
 
 INTEGERS = frozenset({"n_tail", "n_seeds", "confirmed_n_seeds", "stages", "fc", "batch_size"})
@@ -99,14 +75,12 @@ def _off_range(row: dict) -> bool:
 
 
 def _architecture(row: dict) -> str:
-    """``p2 16/32 fc128 +b avg r10`` (pooling stages, filters, FC width, bond inputs, forward
-    symmetry, refinement steps of the designs)."""
+    """``p2 16/32 fc128 +b avg r10``: pooling stages, filters, FC width, then the marks of the
+    searched parameters that have one (:func:`study.files.params.mark`)."""
     fc = row.get("fc")
-    fc = f" fc{int(fc)}" if isinstance(fc, float) and math.isfinite(fc) else ""
-    bonds = " +b" if row.get("bonds") == "True" else ""
-    symmetry = {"augment": " aug", "average": " avg"}.get(row.get("symmetry", "none"), "")
-    refine = f" r{row['refine_steps']}" if row.get("refine_steps") else ""
-    return f"p{row['stages']} {row.get('filters', '')}{fc}{bonds}{symmetry}{refine}"
+    fc = f" fc{int(fc)}" if isinstance(fc, (int, float)) and math.isfinite(fc) else ""
+    marks = "".join(mark(p.name, row.get(p.name)) for p in PARAMS if p.marks or p.mark_format)
+    return f"p{row['stages']} {row.get('filters', '')}{fc}{marks}"
 
 
 def _with_interval(value: float, low: float, high: float, digits: int = 3) -> str:
@@ -184,7 +158,7 @@ def print_table(name, rows, done, front, objectives, modes, overlaps) -> None:
             f"net never saw a structure and Eq. 5 never makes one ({shares}); read that α as "
             "atoms flung out, not as a validated tail"
         )
-    refined = [r for r in done if r.get("refine_steps")]
+    refined = [r for r in done if "net_validated_accuracy" in r]  # the nets' own, before rN
     if refined:
         own = ", ".join(
             f"{r['trial'][-8:]} {r['net_validated_accuracy']:.3f}"
@@ -251,7 +225,7 @@ def print_effects(effects, ranked: dict, n_trials: int, objectives: list[str]) -
 
 
 def print_variance(variance) -> None:
-    """Where each measure's spread lies (:func:`study.effects.variance_components`)."""
+    """Where each measure's spread lies (:func:`study.read.effects.variance_components`)."""
     made = [v for v in variance if v.icc.configurations >= 2]
     if not made:
         _say(
@@ -266,7 +240,7 @@ def print_variance(variance) -> None:
 
 
 def print_ablations(ablations) -> None:
-    """Each ablation's one-way comparison (:mod:`study.ablation`), one block per objective."""
+    """Each ablation's one-way comparison (:mod:`study.read.ablation`), one block per objective."""
     seen = set()
     for c in ablations:
         if c.experiment not in seen:

@@ -1,5 +1,5 @@
 """Launch and resume studies: everything checked first, then the study directory, the MLflow
-parent run and the driver (:mod:`study.driver`).
+parent run and the driver (:mod:`study.run.driver`).
 
 A study lives in ``studies/NAME/``: ``config.yaml`` (resolved), ``study.json`` (tracking ids),
 ``optuna.db`` (the Optuna study), ``tune/`` (Tune's experiment state and trial checkpoints; a
@@ -13,14 +13,14 @@ import contextlib
 import re
 from pathlib import Path
 
-from study.config import (
+from study.files.config import (
     StudyConfig,
     config_yaml,
     load_config,
     study_flat_redacted,
     study_to_flat,
 )
-from study.directory import StudyInfo, driver_lock, read_study
+from study.files.directory import StudyInfo, driver_lock, read_study
 
 __all__ = ["launch", "resume", "confirm", "ablate", "preflight"]
 
@@ -30,7 +30,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch: no tra
 def check_config(cfg: StudyConfig) -> str:
     """What `config` and `launch` both check beyond the config's own rules: the studies folder can
     be written and the tracking store opens. Returns the tracking URI."""
-    from study.tracking import check_uri, resolve_uri
+    from study.files.tracking import check_uri, resolve_uri
 
     _check_writable(Path(cfg.tracking.studies_dir).resolve())
     uri = resolve_uri(cfg.tracking.uri)
@@ -41,7 +41,7 @@ def check_config(cfg: StudyConfig) -> str:
 def preflight(cfg: StudyConfig, name: str, address: str | None) -> tuple[Path, str]:
     """Every check of a launch that needs no Ray and writes nothing: the name, the directory, the
     tracking store (opened), the cluster address. Returns (study directory, tracking URI)."""
-    from study.cluster import check_address
+    from study.run.cluster import check_address
 
     if not _NAME.fullmatch(name):
         raise ValueError(f"--name: must be letters, digits, '_', '.' or '-', but got {name!r}.")
@@ -73,9 +73,9 @@ def _check_writable(studies: Path) -> None:
 def launch(cfg: StudyConfig, *, name: str, address: str | None = None, preset: str = "") -> Path:
     """Start a new study ``name`` (``preset``: what it was launched from, for `scalefree list`);
     returns its directory."""
-    from study import leftovers
-    from study.driver import drive, environment
-    from study.tracking import git_commit
+    from study.files.tracking import git_commit
+    from study.run import leftovers
+    from study.run.driver import drive, environment
 
     directory, uri = preflight(cfg, name, address)
     environment(cfg)
@@ -131,14 +131,14 @@ def confirm(
     race: bool = False,
     max_seeds: int = 8,
 ) -> Path:
-    """Add a confirmation round to a study (:mod:`study.confirm`: the chosen configurations with
+    """Add a confirmation round to a study (:mod:`study.run.rounds`: the chosen configurations with
     ``seeds`` fresh trial seeds) and run it; the rest of the study is continued first if it was
-    interrupted. With ``race``, the chosen configurations are raced instead (:mod:`study.race`:
+    interrupted. With ``race``, the chosen configurations are raced instead (:mod:`study.run.race`:
     ``seeds`` first, then one more at a time where intervals overlap, up to ``max_seeds``).
     Checked before anything is written, like a launch."""
-    from study.confirm import add_round, plan
-    from study.race import Race, save_race
-    from study.tracking import Tracker
+    from study.files.tracking import Tracker
+    from study.run.race import Race, save_race
+    from study.run.rounds import add_round, plan
 
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
@@ -157,11 +157,11 @@ def confirm(
 def ablate(
     name_or_dir: str, *, trial: str, vary: str, seeds: int = 3, address: str | None = None
 ) -> Path:
-    """Add an ablation to a study (:mod:`study.ablation`: ``trial``'s configuration at every
+    """Add an ablation to a study (:mod:`study.read.ablation`: ``trial``'s configuration at every
     level of ``vary``, each with the same ``seeds`` fresh seeds) and run it, like a confirmation
     round; checked before anything is written."""
-    from study.confirm import add_round, plan_ablation
-    from study.tracking import Tracker
+    from study.files.tracking import Tracker
+    from study.run.rounds import add_round, plan_ablation
 
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
@@ -175,9 +175,9 @@ def ablate(
 def _check_resumable(info: StudyInfo, address: str | None) -> StudyConfig:
     """Every check of continuing a study that needs no Ray: its config, tracking store, Optuna
     study and the cluster address. Returns its config."""
-    from study.cluster import check_address
-    from study.search import check_directions
-    from study.tracking import check_uri
+    from study.files.tracking import check_uri
+    from study.run.cluster import check_address
+    from study.run.search import check_directions
 
     cfg = load_config(str(info.dir / "config.yaml"))
     _check_unchanged(cfg, info)
@@ -191,8 +191,8 @@ def _check_resumable(info: StudyInfo, address: str | None) -> StudyConfig:
 def _resume(info: StudyInfo, cfg: StudyConfig, *, address: str | None, before=None) -> Path:
     """Continue the study; ``before`` runs once Ray is up and every node sees the study (a
     confirmation round is recorded there, so a refused cluster leaves the study as it was)."""
-    from study import leftovers
-    from study.driver import drive, environment
+    from study.run import leftovers
+    from study.run.driver import drive, environment
 
     directory = info.dir
     removed = leftovers.clean(directory, info.name)
@@ -211,7 +211,7 @@ def _resume(info: StudyInfo, cfg: StudyConfig, *, address: str | None, before=No
 
 
 def _ray_and_tracker(stack: contextlib.ExitStack, uri: str, address: str | None, *, shared: Path):
-    """Connect to Ray for the duration of ``stack`` and return the :class:`~study.tracking.Tracker`
+    """Connect to Ray for the duration of ``stack`` and return the :class:`~study.files.tracking.Tracker`
     of ``uri``.
 
     On a local Ray the tracker opens in a thread while ``ray.init`` starts Ray's processes:
@@ -221,12 +221,12 @@ def _ray_and_tracker(stack: contextlib.ExitStack, uri: str, address: str | None,
     failed or interrupted start never leaves a half-migrated store.
 
     On a cluster (``address``) every node must first see ``shared``, the studies folder (launch) or
-    the study directory (resume) where trials keep their checkpoints and files (:func:`study.cluster.check_shared`); the tracker opens
+    the study directory (resume) where trials keep their checkpoints and files (:func:`study.run.cluster.check_shared`); the tracker opens
     after that check, so a refused launch creates nothing, not even the store."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from study.cluster import check_shared, connect
-    from study.tracking import Tracker
+    from study.files.tracking import Tracker
+    from study.run.cluster import check_shared, connect
 
     if address:
         stack.enter_context(connect(address))
@@ -263,8 +263,8 @@ def _check_unchanged(cfg: StudyConfig, info: StudyInfo) -> None:
 
 
 def _log_parent_start(tracker, run_id: str, cfg: StudyConfig, directory: Path) -> None:
-    from study.answers import description
-    from study.search import SEARCHED_KEYS
+    from study.read.answers import description
+    from study.run.search import SEARCHED_KEYS
 
     # The parent holds what every trial shares plus the search space; the architecture keys are
     # sampled per trial, so the preset's values for them were never run and are not logged.
