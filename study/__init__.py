@@ -9,7 +9,8 @@ Layers, lowest first (``tests/test_architecture.py`` holds the code to them):
   answers on the parent run, status); it never imports the run side;
 * :mod:`study.run` and :mod:`study.reproduce`: what runs one (launch and resume, the driver, Tune's
   trainable, the recorder, the search, confirmation rounds and races, data, the cluster);
-* :mod:`study.cli` and :mod:`study.ui`: the command line, which nothing below imports.
+* :mod:`study.cli`, :mod:`study.detach` and :mod:`study.ui`: the command line (and its detached
+  verbs), which nothing below imports.
 
 Module names from before this layout stay importable (:data:`MOVED`): Tune pickles its
 experiment with the module paths of its trainable, callbacks, reporter and searcher, so a study

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
+
+from study.detach import add_detach, cmd_logs, cmd_stop, detach, detach_requested
 
 __all__ = ["main"]
 
@@ -40,9 +41,14 @@ def _parser() -> argparse.ArgumentParser:
         "--name", help="study name (default: the preset or file name, -2, -3, … if taken)"
     )
     launch.add_argument("--address", help="Ray cluster address to attach to (default: local Ray)")
+    launch.add_argument(
+        "--from", dest="start_from", metavar="NAME", help="start the search from a study's trials"
+    )
+    add_detach(launch)
     resume = verbs.add_parser("resume", parents=[loud], help="resume an interrupted study")
     resume.add_argument("study", metavar="NAME_OR_DIR")
     resume.add_argument("--address", help="Ray cluster address to attach to")
+    add_detach(resume)
     confirm = verbs.add_parser(
         "confirm",
         parents=[loud],
@@ -62,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-seeds", type=int, default=8, help="--race: seeds a configuration gets at most"
     )
     confirm.add_argument("--address", help="Ray cluster address to attach to")
+    add_detach(confirm)
     ablate = verbs.add_parser(
         "ablate",
         parents=[loud],
@@ -74,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ablate.add_argument("--seeds", type=int, default=3, help="fresh seeds per level (default 3)")
     ablate.add_argument("--address", help="Ray cluster address to attach to")
+    add_detach(ablate)
     report = verbs.add_parser("report", help="Pareto table and figures of a study")
     report.add_argument("study", metavar="NAME_OR_DIR")
     config = verbs.add_parser("config", help="print the resolved config as YAML; runs nothing")
@@ -97,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     repro.add_argument("--out", help="run folder (default studies/reproduce-SCALE[-KSEEDS])")
     repro.add_argument("--address", help="Ray cluster address to attach to")
+    add_detach(repro)
+    logs = verbs.add_parser("logs", help="a detached study's output (the lines a launch prints)")
+    logs.add_argument("study", metavar="NAME")
+    logs.add_argument("-f", "--follow", action="store_true", help="until the job ends")
+    stop = verbs.add_parser("stop", help="stop a detached study as Ctrl-C would; resume continues")
+    stop.add_argument("study", metavar="NAME")
     return parser
 
 
@@ -127,29 +141,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_launch(args: argparse.Namespace) -> int:
     from study.files.config import load_config
-    from study.run.launch import launch
+    from study.run.launch import free_name, launch
 
     cfg = load_config(args.config, args.overrides)
     # An explicit --name is checked as given ('' too); only a missing one is derived.
     studies = Path(cfg.tracking.studies_dir)
-    name = args.name if args.name is not None else _free_name(studies, _stem(args.config))
-    launch(cfg, name=name, address=args.address, preset=args.config)
+    name = args.name if args.name is not None else free_name(studies, args.config)
+    launch(cfg, name=name, address=args.address, preset=args.config, start_from=args.start_from)
     return 0
-
-
-def _stem(config: str) -> str:
-    """A valid study name from a preset or file name: other characters become '-'."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(config).stem).strip("-.") or "study"
-
-
-def _free_name(studies: Path, stem: str) -> str:
-    """Without --name: the preset or file name, or stem-2, stem-3, … if taken (an explicit --name
-    that exists is refused instead, pointing at `scalefree resume`)."""
-    name, k = stem, 1
-    while (studies / name).exists():
-        k += 1
-        name = f"{stem}-{k}"
-    return name
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -197,7 +196,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
             return 0
         print_status(found[-1])
         return 0
-    print_status(state_of(args.study))
+    try:
+        state = state_of(args.study)
+    except ValueError:  # submitted with --detach, its driver not started yet
+        state = next((s for s in studies() if s.name == Path(args.study).name and s.job), None)
+        if state is None:
+            raise
+    print_status(state)
     return 0
 
 
@@ -234,6 +239,8 @@ COMMANDS = {
     "status": _cmd_status,
     "list": _cmd_list,
     "ui": _cmd_ui,
+    "logs": cmd_logs,
+    "stop": cmd_stop,
     "reproduce": _cmd_reproduce,
 }
 
@@ -252,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb in QUIETED:
         quiet()  # library loggers and warnings, once, before the verb imports them
     try:
+        if detach_requested(args):
+            return detach(args, list(sys.argv[1:] if argv is None else argv))
         return COMMANDS[args.verb](args)
     except ValueError as err:  # user input: config keys, paths, addresses
         print(f"scalefree: error: {err}", file=sys.stderr)

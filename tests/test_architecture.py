@@ -103,7 +103,7 @@ STUDY_LAYERS = (
     ("study.files",),
     ("study.read",),
     ("study.run", "study.reproduce"),
-    ("study.cli", "study.ui"),
+    ("study.cli", "study.ui", "study.detach"),
 )
 TOP_MODULES = 8  # study/'s own modules beside its subpackages, at most
 

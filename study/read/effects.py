@@ -115,7 +115,13 @@ def importances(
     storage = f"sqlite:///{Path(storage_dir) / 'optuna.db'}"
     study = optuna.load_study(study_name=name, storage=storage)
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    usable = [t for t in complete if t.values and all(math.isfinite(v) for v in t.values)]
+    usable = [
+        t
+        for t in complete
+        if t.values
+        and all(math.isfinite(v) for v in t.values)
+        and "imported_from" not in t.user_attrs  # an earlier study's (launch --from)
+    ]
     if len(usable) < MIN_IMPORTANCE_TRIALS:
         return {}, len(usable)
     view = optuna.create_study(directions=study.directions)

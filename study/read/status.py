@@ -45,6 +45,7 @@ class StudyState:
     why: str = ""  # the driver's last words when it did not finish
     # "confirmed" / "ablated" → [finished runs, seeds over them] of its confirmations and ablations
     rounds: dict[str, list[int]] = field(default_factory=dict)
+    job: str = ""  # a detached study's Ray job: "launch job ID RUNNING on URL"
 
 
 def _driver(directory: Path) -> str:
@@ -111,9 +112,20 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
             out.best[objective] = max(scored) if mode == "max" else min(scored)
     if (info.dir / "report" / "trials.csv").is_file():
         out.report = str(info.dir / "report")
+    out.job = _job(info.dir.parent, info.name)
     links = ui_links(UI_BASE, info.experiment_id, info.name, info.parent_run_id)
     out.ui = links["runs"]
     return out
+
+
+def _job(studies: Path, name: str) -> str:
+    """The study's Ray job when it was submitted from here with ``--detach`` (else '')."""
+    from study.files.jobs import job_state, record_of
+
+    record = record_of(studies, name)
+    if record is None:
+        return ""
+    return f"{record.verb} job {record.job_id} {job_state(record)} on {record.server}"
 
 
 def _ablation(run) -> bool:
@@ -125,6 +137,8 @@ def _ablation(run) -> bool:
 def studies(studies_dir: str = "studies") -> list[StudyState]:
     """Every study under ``studies_dir`` (folders holding a study.json), oldest first; a folder
     whose study.json cannot be read is shown as such, not skipped."""
+    from study.files.jobs import records
+
     trackers: dict = {}
     out = []
     for path in sorted(Path(studies_dir).glob(f"*/{INFO_FILE}")):
@@ -132,6 +146,19 @@ def studies(studies_dir: str = "studies") -> list[StudyState]:
             out.append(state_of(str(path.parent), trackers))
         except (ValueError, OSError) as err:
             out.append(StudyState(path.parent.name, path.parent, "unreadable", why=str(err)[:80]))
+    known = {s.name for s in out}
+    for record in records(Path(studies_dir)):  # submitted, not started yet (or elsewhere)
+        if record.name not in known:
+            folder = Path(studies_dir) / record.name
+            out.append(
+                StudyState(
+                    record.name,
+                    folder,
+                    "submitted",
+                    started=record.submitted,
+                    job=_job(Path(studies_dir), record.name),
+                )
+            )
     return sorted(out, key=lambda s: (math.isnan(s.started), s.started))
 
 
@@ -161,6 +188,8 @@ def print_status(state: StudyState) -> None:
         head += f" ({state.driver})"
     say(head)
     say(f"  started {_when(state.started)}, preset {state.preset or '?'}, {state.directory}")
+    if state.job:
+        say(f"  {state.job}")
     say(f"  trials: {_counts(state)}")
     for kind, (runs, seeds) in state.rounds.items():
         what = "configurations" if kind == "confirmed" else "levels"
@@ -192,4 +221,10 @@ def print_list(states: list[StudyState]) -> None:
         if "ablated" in s.rounds:
             trials += f" +{s.rounds['ablated'][0]}a"
         preset = Path(s.preset).name if s.preset else "?"  # a YAML's name, not its folder
-        say(f"{s.name[:23]:<24}{s.state:<13}{trials:<22}{preset[:11]:<12}{_when(s.started)}")
+        state = s.state
+        if s.job:  # a detached study: the job's state beside the study's
+            state += "*"
+        say(f"{s.name[:23]:<24}{state:<13}{trials:<22}{preset[:11]:<12}{_when(s.started)}")
+    jobs = [s for s in states if s.job]
+    for s in jobs:
+        say(f"  * {s.name}: {s.job}")

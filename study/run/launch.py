@@ -22,7 +22,15 @@ from study.files.config import (
 )
 from study.files.directory import StudyInfo, driver_lock, read_study
 
-__all__ = ["launch", "resume", "confirm", "ablate", "preflight"]
+__all__ = [
+    "launch",
+    "resume",
+    "confirm",
+    "ablate",
+    "preflight",
+    "check_resumable",
+    "free_name",
+]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # used with fullmatch: no trailing newline
 
@@ -70,14 +78,23 @@ def _check_writable(studies: Path) -> None:
         )
 
 
-def launch(cfg: StudyConfig, *, name: str, address: str | None = None, preset: str = "") -> Path:
-    """Start a new study ``name`` (``preset``: what it was launched from, for `scalefree list`);
-    returns its directory."""
+def launch(
+    cfg: StudyConfig,
+    *,
+    name: str,
+    address: str | None = None,
+    preset: str = "",
+    start_from: str | None = None,
+) -> Path:
+    """Start a new study ``name`` (``preset``: what it was launched from, for `scalefree list`;
+    ``start_from``: an earlier study whose finished trials the search starts with,
+    :func:`study.run.search.warm_start`); returns its directory."""
     from study.files.tracking import git_commit
     from study.run import leftovers
     from study.run.driver import drive, environment
 
     directory, uri = preflight(cfg, name, address)
+    earlier = _earlier(start_from)
     environment(cfg)
     with contextlib.ExitStack() as stack:
         ours = []  # the directory, once this launch made it: what a killed driver left is cleaned
@@ -108,8 +125,41 @@ def launch(cfg: StudyConfig, *, name: str, address: str | None = None, preset: s
         info.save()
         _log_parent_start(tracker, info.parent_run_id, cfg, directory)
         print(f"[study] {name}: {directory}  (MLflow run {info.parent_run_id})", flush=True)
+        if earlier is not None:
+            _start_from(cfg, info, tracker, earlier)
         drive(cfg, info, tracker, record_ray=not address)
     return directory
+
+
+def _earlier(name: str | None):
+    """The study ``--from`` names (checked before anything is created), or None."""
+    if name is None:
+        return None
+    try:
+        earlier = read_study(name)
+    except ValueError:
+        raise ValueError(
+            f"--from: must be a study under ./studies (see `scalefree list`), but got {name!r}."
+        ) from None
+    if not (earlier.dir / "optuna.db").is_file():
+        raise ValueError(f"--from: must be a study that has searched, but got {name!r}.")
+    return earlier
+
+
+def _start_from(cfg: StudyConfig, info: StudyInfo, tracker, earlier) -> None:
+    """The earlier study's finished trials into this one's Optuna storage, said on the parent."""
+    from study.files.tracking import Tracker
+    from study.run.search import warm_start
+
+    imported, skipped = warm_start(cfg, info.dir, info.name, earlier, Tracker(earlier.tracking_uri))
+    tracker.set_tags(info.parent_run_id, {"scalefree.from": earlier.name})
+    tracker.log_metrics(info.parent_run_id, {"imported_trials": imported})
+    left = f" ({skipped} left out: outside this space or without this study's objectives)"
+    print(
+        f"[study] starts from {earlier.name}: {imported} finished trials for TPE to model"
+        + (left if skipped else ""),
+        flush=True,
+    )
 
 
 def resume(name_or_dir: str, *, address: str | None = None) -> Path:
@@ -118,7 +168,7 @@ def resume(name_or_dir: str, *, address: str | None = None) -> Path:
     a time (:func:`driver_lock`)."""
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
-        cfg = _check_resumable(info, address)
+        cfg = check_resumable(info, address)
         return _resume(info, cfg, address=address)
 
 
@@ -142,7 +192,7 @@ def confirm(
 
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
-        cfg = _check_resumable(info, address)
+        cfg = check_resumable(info, address)
         new = plan(info, cfg, Tracker(info.tracking_uri), seeds=seeds, trials=trials)
         if not race:
             return _resume(info, cfg, address=address, before=lambda: add_round(info.dir, new))
@@ -165,14 +215,14 @@ def ablate(
 
     info = read_study(name_or_dir)
     with driver_lock(info.dir):
-        cfg = _check_resumable(info, address)
+        cfg = check_resumable(info, address)
         new = plan_ablation(
             info, cfg, Tracker(info.tracking_uri), trial=trial, vary=vary, seeds=seeds
         )
         return _resume(info, cfg, address=address, before=lambda: add_round(info.dir, new))
 
 
-def _check_resumable(info: StudyInfo, address: str | None) -> StudyConfig:
+def check_resumable(info: StudyInfo, address: str | None) -> StudyConfig:
     """Every check of continuing a study that needs no Ray: its config, tracking store, Optuna
     study and the cluster address. Returns its config."""
     from study.files.tracking import check_uri
@@ -272,3 +322,19 @@ def _log_parent_start(tracker, run_id: str, cfg: StudyConfig, directory: Path) -
     tracker.log_params(run_id, {k: v for k, v in flat.items() if k not in SEARCHED_KEYS})
     tracker.set_tags(run_id, {"mlflow.note.content": description(directory.name, cfg)})
     tracker.log_artifact(run_id, directory / "config.yaml")
+
+
+def _stem(config: str) -> str:
+    """A valid study name from a preset or file name: other characters become '-'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(config).stem).strip("-.") or "study"
+
+
+def free_name(studies: Path, config: str) -> str:
+    """Without --name: the preset or file name, or stem-2, stem-3, … if taken (an explicit --name
+    that exists is refused instead, pointing at `scalefree resume`)."""
+    stem = _stem(config)
+    name, k = stem, 1
+    while (studies / name).exists():
+        k += 1
+        name = f"{stem}-{k}"
+    return name

@@ -20,6 +20,8 @@ __all__ = [
     "make_scheduler",
     "max_epochs",
     "check_directions",
+    "distributions",
+    "warm_start",
 ]
 
 
@@ -154,3 +156,87 @@ def make_scheduler(cfg: StudyConfig):
         max_t=max_epochs(cfg) + 1,  # + the final report
         grace_period=cfg.search.grace_period,
     )
+
+
+def distributions(space: SpaceConfig, params: dict) -> dict:
+    """Optuna's distributions of a trial's ``params`` in ``space`` (the ones :class:`SearchSpace`
+    would have suggested them from)."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    out = {}
+    for param in PARAMS:
+        values = getattr(space, param.name)
+        if param.kind == "filters":
+            for k in range(int(params.get("stages", 0))):
+                out[f"filters_{k}"] = CategoricalDistribution(list(values))
+        elif param.kind in ("stages", "int"):
+            out[param.name] = IntDistribution(values[0], values[1])
+        elif param.kind in ("float", "log"):
+            out[param.name] = FloatDistribution(values[0], values[1], log=param.log)
+        else:
+            out[param.name] = CategoricalDistribution(list(values))
+    return out
+
+
+def _fits(dists: dict, params: dict) -> bool:
+    """Every parameter of the new space is in ``params`` and inside its distribution."""
+    if set(dists) != set(params):
+        return False
+    try:
+        return all(d._contains(d.to_internal_repr(params[k])) for k, d in dists.items())
+    except (ValueError, TypeError):
+        return False
+
+
+def warm_start(cfg: StudyConfig, study_dir: Path, name: str, earlier, tracker) -> tuple[int, int]:
+    """Start study ``name``'s Optuna storage with the finished trials of the ``earlier`` study
+    (a :class:`~study.files.directory.StudyInfo`) whose parameters fit this space: TPE then
+    models them from the first trial instead of sampling ``startup_trials`` at random (it counts
+    them as finished trials). Their objective values are this study's objectives read from the
+    earlier trials' MLflow runs (every trial logs every final metric; ``alpha_error`` is remade
+    with this study's target), so the objectives need not be the same. The imported trials carry
+    ``imported_from`` (and the report's importances leave them out). Returns (imported, skipped)."""
+    import math
+
+    import optuna
+
+    from study.files.tracking import TRIAL_TAG
+
+    directions = [
+        optuna.study.StudyDirection.MAXIMIZE if m == "max" else optuna.study.StudyDirection.MINIMIZE
+        for m in cfg.search.modes
+    ]
+    study = optuna.create_study(
+        study_name=name, storage=_storage(study_dir), directions=directions, load_if_exists=True
+    )
+    old = optuna.load_study(study_name=earlier.name, storage=_storage(earlier.dir))
+    metrics = {
+        run.data.tags.get(TRIAL_TAG): dict(run.data.metrics)
+        for run in tracker.child_runs(earlier.experiment_id, earlier.parent_run_id)
+        if run.info.status == "FINISHED"
+    }
+    imported = skipped = 0
+    for trial in old.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        found = dict(metrics.get(trial.user_attrs.get("tune_trial_id"), {}))
+        if "alpha" in found:
+            found["alpha_error"] = abs(found["alpha"] - cfg.search.alpha_target)
+        values = [found.get(o, math.nan) for o in cfg.search.objectives]
+        dists = distributions(cfg.space, trial.params)
+        if not _fits(dists, trial.params) or not all(math.isfinite(v) for v in values):
+            skipped += 1
+            continue
+        source = f"{earlier.name}/{trial.user_attrs.get('tune_trial_id', trial.number)}"
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=dict(trial.params),
+                distributions=dists,
+                values=values,
+                user_attrs={"imported_from": source},
+            )
+        )
+        imported += 1
+    return imported, skipped

@@ -75,7 +75,8 @@ def test_an_empty_yaml_is_no_study(tmp_path):
 def test_a_default_name_is_derived_from_any_file_name(tmp_path):
     # Rule: without --name the study is named after the file, made a valid name; a file name with
     # a space is not blamed on --name.
-    from study.cli import _free_name, _stem
+    from study.run.launch import _stem
+    from study.run.launch import free_name as _free_name
 
     assert _stem("dir/my study.yaml") == "my-study" and _stem("smoke") == "smoke"
     assert _stem("§.yaml") == "study"

@@ -119,7 +119,7 @@ def test_launching_the_same_name_twice_is_refused(finished_study):
 
 def test_without_a_name_a_taken_name_gets_a_suffix(tmp_path):
     # `make study` twice must not fail: the second smoke study becomes smoke-2.
-    from study.cli import _free_name
+    from study.run.launch import free_name as _free_name
 
     assert _free_name(tmp_path, "smoke") == "smoke"
     (tmp_path / "smoke").mkdir()
