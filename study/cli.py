@@ -249,19 +249,27 @@ COMMANDS = {
 QUIETED = frozenset({"launch", "resume", "confirm", "ablate", "report", "reproduce", "generate"})
 
 
+# Verbs that run a study or a reproduction: Ctrl-C and SIGTERM are theirs to act on
+GUARDED = frozenset({"launch", "resume", "confirm", "ablate", "reproduce"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "verbose", False):
         os.environ["SCALEFREE_VERBOSE"] = "1"
-    from study.console import quiet
+    from study.console import checkpoint, guard_signals, quiet
     from study.files.errors import StudyFailed  # light: `scalefree ui` must not load torch
 
     if args.verb in QUIETED:
         quiet()  # library loggers and warnings, once, before the verb imports them
+    if args.verb in GUARDED and not detach_requested(args):
+        guard_signals()  # a Ctrl-C is recorded and acted on at a safe point, never lost
     try:
         if detach_requested(args):
             return detach(args, list(sys.argv[1:] if argv is None else argv))
-        return COMMANDS[args.verb](args)
+        code = COMMANDS[args.verb](args)
+        checkpoint()  # one that came after the last safe point still ends the command as one
+        return code
     except ValueError as err:  # user input: config keys, paths, addresses
         print(f"scalefree: error: {err}", file=sys.stderr)
         return 2

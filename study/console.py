@@ -20,7 +20,18 @@ import sys
 import time
 import warnings
 
-__all__ = ["WIDTH", "verbose", "quiet", "say", "every", "clock", "captured"]
+__all__ = [
+    "WIDTH",
+    "verbose",
+    "quiet",
+    "say",
+    "every",
+    "clock",
+    "captured",
+    "guard_signals",
+    "interrupted",
+    "checkpoint",
+]
 
 WIDTH = 120  # the widest line printed
 VERBOSE = "SCALEFREE_VERBOSE"
@@ -75,6 +86,7 @@ def every(seconds: float):
     last = [-math.inf]
 
     def show(line: str) -> None:
+        checkpoint()  # a progress line is a safe point: a recorded Ctrl-C acts here
         now = time.time()
         if now - last[0] >= seconds:
             last[0] = now
@@ -108,3 +120,54 @@ def captured():
         yield kept
     finally:
         sys.stdout = original
+
+
+# Ctrl-C and SIGTERM, never lost. Python raises KeyboardInterrupt wherever SIGINT lands, a garbage
+# collector's callback or a __del__ included, where it is printed as "Exception ignored" and lost
+# (seen: a study interrupted during its dataset then ran to the end and exited 0). So a command
+# that runs a study takes both signals itself (:func:`guard_signals`): the first is recorded, and
+# the command acts on it at its next safe point (:func:`checkpoint`), wherever it landed; the
+# second still means stop now. Ray Tune installs its own SIGINT handler while an experiment runs
+# (it stops the trials and saves its state) and the driver restores this one afterwards.
+_SIGNALS = {"count": 0, "last": 0}
+
+
+def _on_signal(signum, frame) -> None:
+    import signal
+
+    _SIGNALS["count"] += 1
+    _SIGNALS["last"] = signum
+    if _SIGNALS["count"] >= 3:
+        os._exit(128 + signal.SIGINT)
+    tune = signal.getsignal(signal.SIGINT)
+    if signum == signal.SIGTERM and callable(tune) and tune is not _on_signal:
+        tune(signal.SIGINT, frame)  # Tune's handler is in place: SIGTERM stops it as Ctrl-C does
+        return
+    if _SIGNALS["count"] == 2:  # the second: stop now
+        raise KeyboardInterrupt
+
+
+def guard_signals(*, again: bool = False) -> None:
+    """Take SIGINT and SIGTERM in this (the main) thread: recorded, acted on at safe points.
+    ``again``: only where they were taken before (``ray.init`` installs a SIGTERM handler of its
+    own in the driver, which exits wherever the signal lands)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if again and signal.getsignal(signal.SIGINT) is not _on_signal:
+        return
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def interrupted() -> bool:
+    """Whether a Ctrl-C or SIGTERM came since :func:`guard_signals`."""
+    return _SIGNALS["count"] > 0
+
+
+def checkpoint() -> None:
+    """A safe point: raise the KeyboardInterrupt a recorded signal asked for."""
+    if interrupted():
+        raise KeyboardInterrupt

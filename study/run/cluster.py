@@ -40,13 +40,14 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Itera
         return
     if address:
         check_address(address)
-    from study.console import verbose
+    from study.console import guard_signals, verbose
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     kwargs = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
     # Workers' output (Ray's checkpoint lines, library warnings, tracebacks) reaches the terminal
     # only with -v; what a person needs of it comes through the study's own lines.
     ray.init(include_dashboard=False, log_to_driver=verbose(), configure_logging=False, **kwargs)
+    guard_signals(again=True)  # Ray's driver SIGTERM handler out, ours back
     try:
         yield
     finally:

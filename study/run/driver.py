@@ -215,10 +215,14 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             session = ray._private.worker._global_node.get_session_dir_path()
             leftovers.record_ray(info.dir, session)
 
+    from study.console import checkpoint
+
     try:
+        checkpoint()
         record()
         data = _data(cfg, info, tracker)
         record()
+        checkpoint()
         # Once per dataset, cached beside it; computed beside the first trials when not cached.
         baselines = start_baselines(cfg.trial, cfg.tracking.data_dir, data)
         trainable = _trainable(cfg, info, data, baselines, _finished(info, tracker))
@@ -241,6 +245,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             check_not_interrupted(info.dir / name)
         _confirm(cfg, info, tracker, trainable)
         _race(cfg, info, tracker, trainable)
+        checkpoint()
         computed = baselines_interval(save_baselines(cfg.trial, cfg.tracking.data_dir, baselines))
         if computed:  # computation like the dataset's (benchmarks/study_overhead.py)
             start, end = computed
@@ -332,8 +337,12 @@ def _fit(tuner) -> None:
     only sets an event for its own loop) installed when no signal came during the run."""
     import signal
 
+    from study.console import checkpoint
+
+    checkpoint()  # a Ctrl-C recorded before Tune took the signal: no experiment starts
     handler = signal.getsignal(signal.SIGINT)
     try:
         tuner.fit()
     finally:
         signal.signal(signal.SIGINT, handler)
+    checkpoint()  # one that came while Tune set its handler up: the experiment ran, now stop

@@ -4,6 +4,7 @@ reason outside their configuration."""
 
 from __future__ import annotations
 
+from study.console import checkpoint
 from study.files.directory import StudyInfo
 from study.files.errors import StudyFailed
 from study.run import faults
@@ -35,8 +36,10 @@ def finish(info: StudyInfo, tracker) -> None:
             f"failure_reason tags of the runs under MLflow run {info.parent_run_id})."
         )
     faults.point("report")
+    checkpoint()
     report(str(info.dir))
     _check_infrastructure(info, tracker)
+    checkpoint()  # one that came during the report: the study is not marked finished
     tracker.finish(info.parent_run_id)
 
 

@@ -134,3 +134,53 @@ def test_interrupted_study_resumes_to_every_trial_once(tmp_path, point, sig):
     ).stdout
     assert _sessions() <= sessions
     assert not list(Path(tempfile.gettempdir()).glob(f"scalefree-{name}-*"))
+
+
+RANDOM_SIGNALS = int(os.environ.get("SCALEFREE_RANDOM_SIGNALS", "20"))
+ONE_TRIAL = "search: {num_samples: 1, max_concurrent: 1}\n"
+
+
+def test_a_ctrl_c_at_a_random_moment_is_never_lost(tmp_path):
+    # Rule: SIGINT to the driver's process group at a random moment of its first seconds (Ray
+    # starting, the dataset, Tune setting up: where a garbage-collector callback once swallowed
+    # it and the study ran on and exited 0) always ends the command with exit 130 and its one
+    # line, and `resume` always finishes the study. Every moment is drawn afresh; the count is
+    # SCALEFREE_RANDOM_SIGNALS (20).
+    import random
+
+    rng = random.Random(7)
+    config = write_tiny(tmp_path, ONE_TRIAL)
+    cli(["generate", str(config), "--out", str(tmp_path / "studies" / "_data")], tmp_path)
+    outcomes = []
+    for k in range(RANDOM_SIGNALS):
+        name, log = f"r{k}", tmp_path / f"r{k}.stderr"
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "study.cli", "launch", str(config), "--name", name],
+            cwd=tmp_path,
+            env=env(),
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+            start_new_session=True,
+            preexec_fn=_terminal_signals,
+        )
+        moment = rng.uniform(0.3, 9.0)
+        time.sleep(moment)
+        if driver.poll() is not None:  # finished before the signal: nothing to interrupt
+            outcomes.append((moment, "done first"))
+            continue
+        os.killpg(driver.pid, signal.SIGINT)
+        try:
+            driver.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(driver.pid, signal.SIGKILL)
+            pytest.fail(f"SIGINT at {moment:.1f} s: the driver did not exit within 120 s")
+        lines = [line for line in log.read_text().splitlines() if line.startswith("scalefree")]
+        assert driver.returncode == 130, (moment, driver.returncode, log.read_text()[-2000:])
+        assert lines == ["scalefree: interrupted; `scalefree resume` continues where this stopped"]
+        proc = cli(["resume", name], tmp_path)
+        assert proc.returncode == 0, (moment, proc.stdout[-2000:] + proc.stderr[-2000:])
+        _, _, runs = trial_runs(tmp_path, name)
+        assert [r.info.status for r in runs] == ["FINISHED"], (moment, runs)
+        outcomes.append((moment, "130, resumed whole"))
+    interrupted = [o for o in outcomes if o[1] != "done first"]
+    assert len(interrupted) >= RANDOM_SIGNALS * 3 // 4, outcomes
