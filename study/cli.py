@@ -258,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "verbose", False):
         os.environ["SCALEFREE_VERBOSE"] = "1"
     from study.console import checkpoint, guard_signals, quiet
-    from study.files.errors import StudyFailed  # light: `scalefree ui` must not load torch
+
+    # light: `scalefree ui` must not load torch
+    from study.files.errors import DiskFull, StudyFailed, disk_full, disk_full_line
 
     if args.verb in QUIETED:
         quiet()  # library loggers and warnings, once, before the verb imports them
@@ -275,6 +277,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except StudyFailed as err:  # it ran, and no trial finished
         print(f"scalefree: error: {err}", file=sys.stderr)
+        return 1
+    except DiskFull as err:  # the studies folder is full: nothing half-written, resume later
+        print(f"scalefree: error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:
+        if not disk_full(err):
+            raise
+        print(f"scalefree: error: {disk_full_line(Path('studies'))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(

@@ -40,8 +40,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Itera
         return
     if address:
         check_address(address)
-    from study.console import guard_signals, verbose
+    from study.console import guard_signals, quiet, verbose
 
+    quiet()  # again: importing ray set its own loggers' levels back
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     kwargs = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
     # Workers' output (Ray's checkpoint lines, library warnings, tracebacks) reaches the terminal

@@ -22,6 +22,7 @@ import os
 
 from study.files.config import StudyConfig
 from study.files.directory import StudyInfo
+from study.files.errors import DiskFull, disk_full, disk_full_line
 from study.run import faults
 from study.run.experiments import (
     ENDED,
@@ -254,6 +255,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
     except BaseException as err:
         interrupted = isinstance(err, KeyboardInterrupt)
         why = "interrupted" if interrupted else f"{type(err).__name__}: {err}"
+        if not interrupted and disk_full(err):
+            why = "disk full"
         tracker.set_tags(info.parent_run_id, {"scalefree.driver_exit": why})
         tracker.finish(info.parent_run_id, "KILLED" if interrupted else "FAILED")
         for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
@@ -262,6 +265,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             ):  # its trial was stopped with the driver; resume reopens it
                 tracker.set_tags(run.info.run_id, {"scalefree.driver_exit": why})
                 tracker.finish(run.info.run_id, "KILLED")
+        if why == "disk full":
+            raise DiskFull(disk_full_line(info.dir, info.name)) from None
         raise
 
 

@@ -37,6 +37,7 @@ def finish(info: StudyInfo, tracker) -> None:
         )
     faults.point("report")
     checkpoint()
+    _check_room(info, tracker)  # a report on a full disk would fail half-way
     report(str(info.dir))
     _check_infrastructure(info, tracker)
     checkpoint()  # one that came during the report: the study is not marked finished
@@ -98,3 +99,12 @@ def _reconcile(info: StudyInfo, tracker, statuses: dict[str, str]) -> None:
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
     complete_from_run(study, finished)
+
+
+def _check_room(info: StudyInfo, tracker) -> None:
+    """Trials that failed because the studies folder was full: stop with its one line."""
+    from study.files.errors import DiskFull, disk_full, disk_full_line
+
+    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
+        if run.info.status == "FAILED" and disk_full(run.data.tags.get("failure_reason", "")):
+            raise DiskFull(disk_full_line(info.dir, info.name))

@@ -37,8 +37,13 @@ class ClosingRuns:
             reason = f"on {run.host}: {reason}"
         self.tracker.set_tags(run.run_id, {"failure_reason": reason, FAILURE_KIND_TAG: kind})
         # The whole error text: in the study directory (the terminal names the file) and in MLflow.
+        # A full disk is itself a reason trials fail: then the tag alone says it.
         path = error_file(self.info.dir, trial.trial_id)
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(error if isinstance(error, str) else traceback_text(error))
-        self.tracker.log_artifact(run.run_id, path)
+        try:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(error if isinstance(error, str) else traceback_text(error))
+        except OSError:
+            path.unlink(missing_ok=True)
+        else:
+            self.tracker.log_artifact(run.run_id, path)
         self.tracker.finish(run.run_id, "FAILED")
