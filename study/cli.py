@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     from study.console import checkpoint, guard_signals, quiet
 
     # light: `scalefree ui` must not load torch
-    from study.files.errors import DiskFull, StudyFailed, disk_full, disk_full_line
+    from study.files.errors import DiskFull, StudyFailed, TrackingGone, disk_full, disk_full_line
 
     if args.verb in QUIETED:
         quiet()  # library loggers and warnings, once, before the verb imports them
@@ -278,14 +278,27 @@ def main(argv: list[str] | None = None) -> int:
     except StudyFailed as err:  # it ran, and no trial finished
         print(f"scalefree: error: {err}", file=sys.stderr)
         return 1
+    except TrackingGone as err:  # the MLflow server stayed away: resume once it is back
+        print(f"scalefree: error: {err}", file=sys.stderr)
+        return 1
     except DiskFull as err:  # the studies folder is full: nothing half-written, resume later
         print(f"scalefree: error: {err}", file=sys.stderr)
         return 1
     except Exception as err:
-        if not disk_full(err):
-            raise
-        print(f"scalefree: error: {disk_full_line(Path('studies'))}", file=sys.stderr)
-        return 1
+        from study.files.outage import unreachable
+
+        if disk_full(err):
+            print(f"scalefree: error: {disk_full_line(Path('studies'))}", file=sys.stderr)
+            return 1
+        if unreachable(err) and args.verb in GUARDED:
+            print(
+                "scalefree: error: tracking.uri: must stay reachable (the tracking server stopped "
+                "answering; `scalefree resume` completes the study once it is back), but got "
+                f"{type(err).__name__}.",
+                file=sys.stderr,
+            )
+            return 1
+        raise
     except KeyboardInterrupt:
         print(
             "scalefree: interrupted; `scalefree resume` continues where this stopped",

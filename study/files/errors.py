@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-__all__ = ["StudyFailed", "TrialFailed", "DiskFull", "disk_full", "disk_full_line"]
+__all__ = [
+    "StudyFailed",
+    "TrialFailed",
+    "DiskFull",
+    "TrackingGone",
+    "disk_full",
+    "disk_full_line",
+]
 
 
 class StudyFailed(RuntimeError):
     """The study ran but produced nothing to report (every trial failed), or trials failed for a
     reason outside their configuration (a host that cannot reach something): not a result."""
+
+
+class TrackingGone(RuntimeError):
+    """The tracking server stayed away longer than the driver rides out: the study stopped with
+    its Tune state and checkpoints saved, and ``resume`` completes its runs once it is back."""
 
 
 class DiskFull(RuntimeError):

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from physics.checks import shown
+from study.files.outage import Patient
 
 __all__ = [
     "Tracker",
@@ -148,7 +149,7 @@ class Tracker:
         import mlflow
 
         self.uri = uri
-        self.client = mlflow.MlflowClient(uri)
+        self.client = Patient(mlflow.MlflowClient(uri))
 
     # experiments and runs
 

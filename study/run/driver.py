@@ -22,7 +22,8 @@ import os
 
 from study.files.config import StudyConfig
 from study.files.directory import StudyInfo
-from study.files.errors import DiskFull, disk_full, disk_full_line
+from study.files.errors import DiskFull, TrackingGone, disk_full, disk_full_line
+from study.files.outage import OUTAGE_BACKOFF, OUTAGE_RETRIES, outage_seconds, unreachable
 from study.run import faults
 from study.run.experiments import (
     ENDED,
@@ -43,6 +44,9 @@ def environment(cfg: StudyConfig) -> None:
     from study.console import quiet
 
     quiet()
+    # A tracking server that goes away is waited for (study.files.tracking.outage_seconds).
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(OUTAGE_RETRIES))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", str(OUTAGE_BACKOFF))
     # Tune's classic reporter API (study.run.progress.StudyProgress; with -v its status table).
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Per-epoch results carry the ASHA metric; objectives arrive only with the final result.
@@ -257,6 +261,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
         why = "interrupted" if interrupted else f"{type(err).__name__}: {err}"
         if not interrupted and disk_full(err):
             why = "disk full"
+        if not interrupted and unreachable(err):  # nothing can be written there: say so, stop
+            raise TrackingGone(_gone_line(info)) from None
         tracker.set_tags(info.parent_run_id, {"scalefree.driver_exit": why})
         tracker.finish(info.parent_run_id, "KILLED" if interrupted else "FAILED")
         for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
@@ -351,3 +357,18 @@ def _fit(tuner) -> None:
     finally:
         signal.signal(signal.SIGINT, handler)
     checkpoint()  # one that came while Tune set its handler up: the experiment ran, now stop
+
+
+def _gone_line(info: StudyInfo) -> str:
+    from study.files.tracking import redact
+
+    waited = outage_seconds(
+        int(os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES", OUTAGE_RETRIES)),
+        int(os.environ.get("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", OUTAGE_BACKOFF)),
+    )
+    return (
+        f"tracking.uri: must stay reachable (it did not answer for {waited:.0f} s of retries; the "
+        f"study stopped with its trials' checkpoints and Tune's state saved, and `scalefree "
+        f"resume {info.name}` completes its runs once the server is back), but got "
+        f"{redact(info.tracking_uri)!r}."
+    )
