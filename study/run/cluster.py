@@ -49,10 +49,34 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Itera
     # only with -v; what a person needs of it comes through the study's own lines.
     ray.init(include_dashboard=False, log_to_driver=verbose(), configure_logging=False, **kwargs)
     guard_signals(again=True)  # Ray's driver SIGTERM handler out, ours back
+    if not verbose():
+        _quiet_node_deaths()
     try:
         yield
     finally:
         ray.shutdown()
+
+
+SAID_BY_US = ("has been marked dead because the detector",)  # study.run.nodes says it
+
+
+def _quiet_node_deaths() -> None:
+    """Ray prints the cluster's error messages in the driver whatever ``log_to_driver`` says (a
+    thread of its own, ``(raylet)``-prefixed): the one a lost node makes is said by the study
+    itself (:mod:`study.run.nodes`), in one line; every other still comes through."""
+    import ray._private.worker as worker
+
+    shown = worker.print_to_stdstream
+    if getattr(shown, "scalefree", False):
+        return
+
+    def print_to_stdstream(data, ignore_prefix: bool = False):
+        lines = [line for line in data.get("lines", []) if not any(s in line for s in SAID_BY_US)]
+        if lines:
+            shown({**data, "lines": lines}, ignore_prefix=ignore_prefix)
+
+    print_to_stdstream.scalefree = True
+    worker.print_to_stdstream = print_to_stdstream
 
 
 PROBE_PREFIX = ".scalefree-probe-"  # the driver's marker file; removed when the probe ends

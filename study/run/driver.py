@@ -44,7 +44,7 @@ def environment(cfg: StudyConfig) -> None:
     from study.console import quiet
 
     quiet()
-    # A tracking server that goes away is waited for (study.files.tracking.outage_seconds).
+    # A tracking server that goes away is waited for (study.files.outage.outage_seconds).
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(OUTAGE_RETRIES))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", str(OUTAGE_BACKOFF))
     # Tune's classic reporter API (study.run.progress.StudyProgress; with -v its status table).
@@ -131,6 +131,7 @@ def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str, per_seed=
     from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
     from study.console import verbose
+    from study.run.nodes import NodeWatch
     from study.run.progress import StudyProgress
     from study.run.recording import TrialRecorder
 
@@ -152,6 +153,7 @@ def _run_config(cfg: StudyConfig, info: StudyInfo, tracker, name: str, per_seed=
         # The recorder is MLflow's one writer for trials (trials never open the store).
         callbacks=[
             TrialRecorder(info, _base_flat(cfg), tracker),
+            NodeWatch(info.name, cfg.resources.cpus_per_trial, cfg.resources.gpus_per_trial),
             CSVLoggerCallback(),
             JsonLoggerCallback(),
         ],
@@ -263,6 +265,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
             why = "disk full"
         if not interrupted and unreachable(err):  # nothing can be written there: say so, stop
             raise TrackingGone(_gone_line(info)) from None
+        stopped = _study_failed(err)  # a Tune callback's one line (no node left), Tune-wrapped
         tracker.set_tags(info.parent_run_id, {"scalefree.driver_exit": why})
         tracker.finish(info.parent_run_id, "KILLED" if interrupted else "FAILED")
         for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
@@ -273,6 +276,8 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
                 tracker.finish(run.info.run_id, "KILLED")
         if why == "disk full":
             raise DiskFull(disk_full_line(info.dir, info.name)) from None
+        if stopped is not None and stopped is not err:
+            raise stopped from None
         raise
 
 
@@ -372,3 +377,16 @@ def _gone_line(info: StudyInfo) -> str:
         f"resume {info.name}` completes its runs once the server is back), but got "
         f"{redact(info.tracking_uri)!r}."
     )
+
+
+def _study_failed(error: BaseException | None):
+    """The :class:`StudyFailed` in ``error``'s causes and contexts, if any."""
+    from study.files.errors import StudyFailed
+
+    seen = set()
+    while isinstance(error, BaseException) and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, StudyFailed):
+            return error
+        error = error.__cause__ or error.__context__ or getattr(error, "cause", None)
+    return None

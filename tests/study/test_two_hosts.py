@@ -10,6 +10,7 @@ the launch is refused before anything is created.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
@@ -79,8 +80,8 @@ class TwoHosts:
     """The head here, the worker "host" in namespaces of its own; ``share`` bind-mounts the
     driver's ``studies/`` into the worker at the same path."""
 
-    def __init__(self, cwd: Path, *, share: bool) -> None:
-        self.cwd, self.share = cwd, share
+    def __init__(self, cwd: Path, *, share: bool, head_cpus: int = 2) -> None:
+        self.cwd, self.share, self.head_cpus = cwd, share, head_cpus
         self.tag = secrets.token_hex(3)
         subnet = random.randint(1, 250)
         self.head_ip, self.worker_ip = f"10.231.{subnet}.1", f"10.231.{subnet}.2"
@@ -107,22 +108,37 @@ class TwoHosts:
             self._popen(
                 [RAY, "start", "--head", f"--port={port}", f"--node-ip-address={self.head_ip}"]
                 + ["--include-dashboard=false", f"--temp-dir={self.temp_dir}", *NODE]
+                + [f"--num-cpus={self.head_cpus}"]
             )
         )
         self._wait_for(1)
+        self.start_worker()
+
+    def start_worker(self) -> None:
+        """The worker node, in its namespace (again, after :meth:`kill_worker`)."""
         self.nodes.append(
             self._popen(
-                ["ip", "netns", "exec", ns, "unshare", "--mount", "--uts"]
+                ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--uts"]
                 + ["--propagation", "private", "bash", "-c", self._worker_script()]
             )
         )
         self._wait_for(2)
 
+    def kill_worker(self) -> None:
+        """Every process of the worker node, at once (a machine lost)."""
+        worker = self.nodes.pop()
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True)
+        for pid in pids.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+
     def _worker_script(self) -> str:
         studies, hold = self.cwd / "studies", Path(self.temp_dir + "-hold")
         lines = ["set -e", "hostname sf-worker"]
         if self.share:
-            hold.mkdir()
+            hold.mkdir(exist_ok=True)
             lines.append(f"mount --bind {studies} {hold}")
         # Another machine's disk: the driver's working directory and Ray session are not there.
         lines += [f"mount -t tmpfs tmpfs {self.cwd}", f"mount -t tmpfs tmpfs {self.temp_dir}"]
@@ -179,12 +195,12 @@ def _remove_leftovers() -> None:
             subprocess.run(["ip", "link", "del", f"sfh{ns[len('sf-w-') :]}"], capture_output=True)
 
 
-def _hosts(tmp_path: Path, *, share: bool):
+def _hosts(tmp_path: Path, *, share: bool, head_cpus: int = 2):
     if os.geteuid() != 0 or not _netns_works():
         pytest.skip("needs root with ip netns and unshare (CI has both)")
     _remove_leftovers()
     (tmp_path / "studies").mkdir()
-    hosts = TwoHosts(tmp_path, share=share)
+    hosts = TwoHosts(tmp_path, share=share, head_cpus=head_cpus)
     try:
         hosts.start()
         yield hosts
@@ -280,3 +296,74 @@ def test_generate_and_reproduce_need_no_shared_folder(private_hosts):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Ray tasks" in (cwd / "run" / "reproduction.md").read_text()
     assert len(list((cwd / "run" / "runs").glob("*/generated.npz"))) == 4
+
+
+@pytest.fixture
+def lonely_hosts(tmp_path):
+    """Two hosts whose head runs nothing: every trial runs on the worker."""
+    yield from _hosts(tmp_path, share=True, head_cpus=0)
+
+
+def _on_worker(hosts, study: str, driver) -> None:
+    client = None
+    deadline = time.time() + 400
+    while time.time() < deadline:
+        assert driver.poll() is None, "the study ended before its worker was lost"
+        try:
+            client, _, runs = trial_runs(hosts.cwd, study)
+        except (FileNotFoundError, ValueError, KeyError):
+            runs = []
+        if any(
+            r.info.status == "RUNNING" and r.data.tags.get("ray.node_ip") == hosts.worker_ip
+            for r in runs
+        ):
+            time.sleep(2)  # an epoch checkpoint or two
+            return
+        time.sleep(0.5)
+    pytest.fail("no trial trained on the worker")
+
+
+def test_a_lost_worker_moves_its_trials_to_the_nodes_left(shared_hosts):
+    hosts, cwd = shared_hosts, shared_hosts.cwd
+    config = write_tiny(cwd, SPREAD)
+    auth = {k: hosts.environ[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    log = cwd / "driver.out"
+    args = ["launch", str(config), "--name", "lost", "--address", hosts.address]
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "study.cli", *args],
+        cwd=cwd,
+        env=env(**auth),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    _on_worker(hosts, "lost", driver)
+    hosts.kill_worker()
+    assert driver.wait(timeout=900) == 0, log.read_text()[-3000:]
+    out = log.read_text()
+    assert f"lost node {hosts.worker_ip}" in out and "goes on from its last checkpoint" in out, out
+    assert "marked dead" not in out and "Traceback" not in out, out[-3000:]
+    _, _, runs = trial_runs(cwd, "lost")
+    trials = [r.data.tags["scalefree.trial_id"] for r in runs]
+    assert len(trials) == len(set(trials)) == 4 and all(r.info.status == "FINISHED" for r in runs)
+
+
+def test_with_no_node_left_the_study_stops_in_one_line_and_resume_finishes(lonely_hosts):
+    hosts, cwd = lonely_hosts, lonely_hosts.cwd
+    config = write_tiny(cwd, "search: {num_samples: 2, max_concurrent: 2}\n")
+    auth = {k: hosts.environ[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    log = cwd / "driver.err"
+    args = ["launch", str(config), "--name", "alone", "--address", hosts.address]
+    driver = start(args, cwd, stderr=log.open("w"), SCALEFREE_NODE_GRACE_S="20", **auth)
+    _on_worker(hosts, "alone", driver)
+    hosts.kill_worker()
+    assert driver.wait(timeout=600) == 1, log.read_text()[-3000:]
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    assert len(lines) == 1 and "cluster: must have a node that can run a trial" in lines[0], lines
+    assert "scalefree resume alone" in lines[0]
+    hosts.start_worker()
+    proc = hosts.cli(["resume", "alone"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _, _, runs = trial_runs(cwd, "alone")
+    trials = [r.data.tags["scalefree.trial_id"] for r in runs]
+    assert len(trials) == len(set(trials)) == 2 and all(r.info.status == "FINISHED" for r in runs)

@@ -82,8 +82,16 @@ class OpeningRuns:
             self.tracker.log_params(run_id, {**to_flat(cfg), **searched})
 
     def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        from study.console import say
+        from study.run.recording.errors import failure, trial_error
+
         run = self._runs.get(trial.trial_id)
         if run is not None:
+            kind, _ = failure(trial_error(trial))
+            if kind == "infrastructure" and run.host:  # its node went, not its computation
+                say(
+                    f"[study] {trial.trial_id} lost {run.host}: it goes on from its last checkpoint"
+                )
             run.placed = False  # it restarts, maybe elsewhere
 
     @staticmethod
