@@ -237,6 +237,17 @@ def print_variance(variance) -> None:
     print("variance between configurations (ICC(1); 0.5 = as much between as within):")
     for v in variance:
         _say(f"  {v.line()}")
+    exponents = [v for v in made if v.objective in EXPONENTS]
+    if exponents and not any(v.icc.interval.low >= 0.5 for v in exponents):
+        _say(
+            "  no exponent-type measure tells this study's configurations apart from their seeds "
+            "(at reference size none told pooling depths apart: docs/studies/noise.md): read a "
+            "difference in α as a draw until confirmed, raced or ablated",
+            indent="    ",
+        )
+
+
+EXPONENTS = ("alpha", "alpha_hill", "tail_xi", "alpha_hill_inside", "tail_xi_inside")
 
 
 def print_ablations(ablations) -> None:
