@@ -50,6 +50,8 @@ __all__ = [
     "ICC",
     "icc1",
     "seeds_for_power",
+    "paired_interval",
+    "blocked_anova",
     "RESOLVED",
     "WITHIN_NOISE",
     "TOO_FEW",
@@ -325,3 +327,39 @@ def seeds_for_power(
         mid = (low + high) // 2
         low, high = (mid + 1, high) if achieved(mid) < power else (low, mid)
     return float(low)
+
+
+def paired_interval(a, b, *, confidence: float = CONFIDENCE) -> tuple[float, Interval]:
+    """(mean of b − a over paired units, its t interval): ``a`` and ``b`` are the same units'
+    values (the same trial seeds at two levels of a designed comparison), NaN pairs left out.
+    Pairing removes what the units share (a seed that makes every level's tail long), which an
+    unpaired interval counts as noise."""
+    confidence = _check_confidence(confidence)
+    x = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return math.nan, _none(0, confidence)
+    diff = float(x.mean())
+    if x.size < 2 or x.std(ddof=1) == 0:
+        return diff, _none(int(x.size), confidence)
+    half = stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    return diff, Interval(diff - half, diff + half, int(x.size), confidence)
+
+
+def blocked_anova(table) -> tuple[float, float]:
+    """(F, p) of the levels in a randomized-block design without replication: ``table`` holds one
+    row per level and one column per block (a trial seed shared by every level), complete.
+    The blocks' own effect is taken out of the error term (Fisher's two-way ANOVA)."""
+    y = np.asarray(table, dtype=np.float64)
+    if y.ndim != 2 or min(y.shape) < 2 or not np.all(np.isfinite(y)):
+        return math.nan, math.nan
+    a, b = y.shape
+    grand = y.mean()
+    ss_level = b * ((y.mean(axis=1) - grand) ** 2).sum()
+    residual = y - y.mean(axis=1, keepdims=True) - y.mean(axis=0, keepdims=True) + grand
+    ss_error = (residual**2).sum()
+    df_level, df_error = a - 1, (a - 1) * (b - 1)
+    if ss_error <= 0:
+        return math.nan, math.nan
+    f = float((ss_level / df_level) / (ss_error / df_error))
+    return f, float(stats.f.sf(f, df_level, df_error))

@@ -20,9 +20,13 @@ the unit of its intervals is the seed.
   ``scalefree.ablates`` (the base trial).
 * Reading (:func:`comparisons`): per level, the mean over seeds with its interval
   (:func:`trainables.seeds.summarise`, the study's interval rules); per pair of levels, the
-  difference with Welch's interval over the seeds (:func:`analysis.difference_interval` with
-  each seed its own unit, since within a level only the seed varies); and the ICC over the levels
-  (:func:`analysis.uncertainty.icc1`): how much of the objective's variance the parameter explains.
+  difference paired over the seeds the levels share (every level gets the same fresh seeds:
+  :func:`analysis.uncertainty.paired_interval`; Welch's interval over seeds where they do not);
+  whether the levels differ at all, with the seeds as blocks (Fisher's two-way ANOVA,
+  :func:`analysis.uncertainty.blocked_anova`, on log(α − 1) for an exponent); and the one-way ICC
+  over the levels (:func:`analysis.uncertainty.icc1`). Why paired: at `reference` size a seed that
+  lengthens the tail does so at every depth (one seed gave α_hill 24, 21 and 10 at depths 1–3
+  where the others gave 7–13), so an unpaired interval counts the seed as noise twice.
 """
 
 from __future__ import annotations
@@ -63,8 +67,9 @@ class Comparison:
     objective: str
     levels: dict[str, list[float]]  # level label → its seed values, levels in natural order
     means: dict[str, tuple[float, float, float]]  # level → (mean, low, high)
-    differences: list  # (level a, level b, difference, Interval)
+    differences: list  # (level a, level b, difference, Interval): paired over the shared seeds
     icc: object  # analysis.uncertainty.ICC over the levels
+    blocked: tuple[float, float] = (float("nan"), float("nan"))  # (F, p): levels, seeds as blocks
 
     def lines(self) -> list[str]:
         icc = self.icc
@@ -75,6 +80,10 @@ class Comparison:
             else f"  {self.objective}: ICC — (too few seed runs)"
         )
         out = [head]
+        f, p = self.blocked
+        if math.isfinite(p):
+            verdict = "levels differ" if p < 0.05 else "no difference resolved"
+            out[0] += f"; the same seeds at every level: F {f:.2f}, p {p:.3g}, {verdict}"
         for label, (mean, low, high) in self.means.items():
             n = len(self.levels[label])
             out.append(f"    {label:<18} {mean:8.3g} [{low:.3g}, {high:.3g}]  ({n} seeds)")
@@ -94,12 +103,20 @@ def _level_order(label: str) -> tuple:
         return (1, 0.0, value)
 
 
+def _scale(value: float, bound: float | None) -> float:
+    """The scale the levels are tested on: log(x − bound) for a bounded, skewed metric (α over
+    seeds runs long upwards), the value itself otherwise."""
+    if bound is None:
+        return value
+    return math.log(value - bound) if value > bound else math.nan
+
+
 def comparisons(runs, objectives: list[str]) -> list[Comparison]:
     """Every ablation of the study (its FINISHED level runs, MLflow ``Run``s) compared on each of
     ``objectives`` and :data:`COMPARED`."""
-    from analysis.uncertainty import difference_interval, icc1
-    from study.read.effects import seed_values
-    from trainables.seeds import summarise
+    from analysis.uncertainty import blocked_anova, difference_interval, icc1, paired_interval
+    from study.read.effects import seed_map, seed_values
+    from trainables.seeds import BOUNDS, summarise
 
     by_experiment: dict[str, list] = {}
     for run in runs:
@@ -123,15 +140,30 @@ def comparisons(runs, objectives: list[str]) -> list[Comparison]:
                 made = summarise(objective, values)
                 mean = sum(values) / len(values)
                 means[label] = (mean, made[f"{objective}_lo"], made[f"{objective}_hi"])
+            by_seed = {
+                r.data.tags[LEVEL_TAG]: seed_map(r.data.metrics, objective) for r in level_runs
+            }
+            by_seed = {k: v for k, v in by_seed.items() if k in levels}
+            shared = sorted(set.intersection(*(set(v) for v in by_seed.values())))
             differences = []
             for a, b in itertools.combinations(levels, 2):
-                diff, interval = difference_interval(
-                    [[v] for v in levels[b]], [[v] for v in levels[a]]
-                )
+                if len(shared) >= 2:  # the same seeds at both: paired
+                    diff, interval = paired_interval(
+                        [by_seed[a][s] for s in shared], [by_seed[b][s] for s in shared]
+                    )
+                else:
+                    diff, interval = difference_interval(
+                        [[v] for v in levels[b]], [[v] for v in levels[a]]
+                    )
                 differences.append((b, a, diff, interval))
             icc = icc1(list(levels.values()))
+            bound = BOUNDS.get(objective)
+            table = [[_scale(by_seed[label][s], bound) for s in shared] for label in by_seed]
+            blocked = blocked_anova(table) if len(shared) >= 2 else (math.nan, math.nan)
             out.append(
-                Comparison(experiment, base, vary, objective, levels, means, differences, icc)
+                Comparison(
+                    experiment, base, vary, objective, levels, means, differences, icc, blocked
+                )
             )
     return out
 

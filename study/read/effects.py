@@ -44,6 +44,7 @@ __all__ = [
     "level_effects",
     "slope_effects",
     "seed_values",
+    "seed_map",
     "Variance",
     "variance_components",
     "log_variance",
@@ -102,6 +103,17 @@ def seed_values(row: dict, metric: str, confirmations: list[dict] = ()) -> list[
             own = [source[metric]]
         values += [float(v) for v in own if math.isfinite(float(v))]
     return values
+
+
+def seed_map(metrics: dict, metric: str) -> dict[int, float]:
+    """Trial seed → its finite value of ``metric`` in one run's metrics (``seed<s>/metric``)."""
+    pattern = re.compile(rf"seed(\d+)/{re.escape(metric)}$")
+    out = {}
+    for key, value in metrics.items():
+        found = pattern.match(key)
+        if found and math.isfinite(float(value)):
+            out[int(found.group(1))] = float(value)
+    return out
 
 
 def importances(

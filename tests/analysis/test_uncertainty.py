@@ -222,3 +222,33 @@ def test_seeds_for_power_matches_the_textbook_sample_size():
     assert seeds_for_power(-0.5, 1.0) == 64
     assert math.isnan(seeds_for_power(0.0, 1.0))
     assert seeds_for_power(1e-4, 1.0) == math.inf
+
+
+def test_pairing_takes_out_what_the_seeds_share():
+    # Rule: two levels measured on the same seeds, where every seed shifts both alike: the paired
+    # interval of the difference is the t interval of the per-seed differences, far narrower than
+    # Welch's over the same numbers, which counts the seeds' shared shift as noise.
+    from analysis.uncertainty import difference_interval, paired_interval
+
+    seeds = np.array([0.0, 5.0, -4.0, 9.0])
+    a, b = 10 + seeds, 11 + seeds + np.array([0.1, -0.1, 0.05, -0.05])
+    diff, paired = paired_interval(a, b)
+    assert diff == pytest.approx(1.0) and paired.low > 0.7 and paired.high < 1.3
+    _, welch = difference_interval([[v] for v in b], [[v] for v in a])
+    assert welch.low < 0 < welch.high  # unpaired: within noise
+    assert not paired_interval([1.0], [2.0])[1].made  # one seed: no interval
+
+
+def test_blocked_anova_is_fishers_two_way_f_test():
+    # Levels 0, 1, 2 added to blocks with large effects of their own: the level effect stands out
+    # once the blocks are taken out; without a level effect, p is large.
+    from analysis.uncertainty import blocked_anova
+
+    rng = np.random.default_rng(8)
+    blocks = rng.normal(0, 5, 4)
+    table = np.array([blocks + level + rng.normal(0, 0.1, 4) for level in (0, 1, 2)])
+    f, p = blocked_anova(table)
+    assert f > 50 and p < 1e-4
+    flat = np.array([blocks + rng.normal(0, 0.1, 4) for _ in range(3)])
+    assert blocked_anova(flat)[1] > 0.01
+    assert math.isnan(blocked_anova([[1.0, 2.0]])[0])  # one level
