@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -96,6 +97,8 @@ def main() -> None:
         for _ in range(120):
             try:
                 urllib.request.urlopen(f"{server}/api/version", timeout=2)
+                break
+            except urllib.error.HTTPError:  # 401 without the token: it answers, it is up
                 break
             except OSError:
                 time.sleep(1)

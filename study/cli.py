@@ -260,7 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     from study.console import checkpoint, guard_signals, quiet
 
     # light: `scalefree ui` must not load torch
-    from study.files.errors import DiskFull, StudyFailed, TrackingGone, disk_full, disk_full_line
+    from study.files.errors import (
+        DiskFull,
+        JobRefused,
+        StudyFailed,
+        TrackingGone,
+        disk_full,
+        disk_full_line,
+    )
 
     if args.verb in QUIETED:
         quiet()  # library loggers and warnings, once, before the verb imports them
@@ -279,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scalefree: error: {err}", file=sys.stderr)
         return 1
     except TrackingGone as err:  # the MLflow server stayed away: resume once it is back
+        print(f"scalefree: error: {err}", file=sys.stderr)
+        return 1
+    except JobRefused as err:  # the cluster would not take a detached study: try again later
         print(f"scalefree: error: {err}", file=sys.stderr)
         return 1
     except DiskFull as err:  # the studies folder is full: nothing half-written, resume later

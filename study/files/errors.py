@@ -7,6 +7,7 @@ __all__ = [
     "TrialFailed",
     "DiskFull",
     "TrackingGone",
+    "JobRefused",
     "disk_full",
     "disk_full_line",
 ]
@@ -20,6 +21,11 @@ class StudyFailed(RuntimeError):
 class TrackingGone(RuntimeError):
     """The tracking server stayed away longer than the driver rides out: the study stopped with
     its Tune state and checkpoints saved, and ``resume`` completes its runs once it is back."""
+
+
+class JobRefused(RuntimeError):
+    """The cluster's job server answered but would not take a detached study (its job agent is
+    not up, it refused the submission): nothing was submitted and nothing recorded."""
 
 
 class DiskFull(RuntimeError):

@@ -118,12 +118,21 @@ def submit(
     for key in ("MLFLOW_TRACKING_URI", "SCALEFREE_VERBOSE"):
         if os.environ.get(key):
             env[key] = os.environ[key]
-    job_id = client.submit_job(
-        entrypoint=entrypoint,
-        submission_id=f"scalefree-{name}-{int(time.time())}",
-        runtime_env={"env_vars": env},
-        metadata={"scalefree.study": name, "scalefree.verb": verb},
-    )
+    try:
+        job_id = client.submit_job(
+            entrypoint=entrypoint,
+            submission_id=f"scalefree-{name}-{int(time.time())}",
+            runtime_env={"env_vars": env},
+            metadata={"scalefree.study": name, "scalefree.verb": verb},
+        )
+    except RuntimeError as err:  # the server's own answer: "No available agent …", a refusal
+        from study.files.errors import JobRefused
+
+        said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise JobRefused(
+            f"--detach: the job server at {server} did not take the study ({said[:160]}); "
+            "nothing was submitted"
+        ) from None
     record = JobRecord(name, job_id, server, verb, time.time(), workdir)
     record.save(studies)
     return record

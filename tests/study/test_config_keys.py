@@ -35,7 +35,7 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
 
-    def checked_only(cfg, *, name, address=None, preset=""):
+    def checked_only(cfg, *, name, address=None, preset="", start_from=None):
         return launch.preflight(cfg, name, address)
 
     monkeypatch.setattr(launch, "launch", checked_only)

@@ -7,6 +7,7 @@ import random
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,28 @@ from studyutil import cli, env, run_states, trial_runs, write_tiny
 RAY = str(Path(sys.executable).parent / "ray")
 
 
+AGENT_PORTS = (
+    "dashboard-agent-listen-port",
+    "dashboard-agent-grpc-port",
+    "metrics-export-port",
+    "runtime-env-agent-port",
+    "ray-client-server-port",
+)
+
+
+PROBE = """
+import sys
+from ray.job_submission import JobSubmissionClient
+JobSubmissionClient(sys.argv[1]).submit_job(entrypoint="true")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def head(tmp_path):
     """A one-node cluster with Ray's job server (dashboard), token auth as a real cluster has."""
@@ -27,6 +50,10 @@ def head(tmp_path):
     port, dashboard = random.randint(20000, 30000), random.randint(30001, 40000)
     start = [RAY, "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}"]
     start += ["--num-cpus=2", f"--temp-dir={temp}", "--disable-usage-stats", "--block"]
+    # Ports of its own: the session's Ray instance (tests/conftest.py) holds the defaults, and a
+    # job server whose agent cannot bind 52365 takes no job ("No available agent").
+    for option in AGENT_PORTS:
+        start.append(f"--{option}={_free_port()}")
     node = subprocess.Popen(
         start,
         env=env(**auth),
@@ -36,17 +63,21 @@ def head(tmp_path):
         start_new_session=True,
     )
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 180
         while time.time() < deadline:
+            # Ready when it takes a job: the server answers before its agent has registered.
             ready = subprocess.run(
-                [sys.executable, "-c", "import urllib.request,sys; urllib.request.urlopen(sys.argv[1])",
-                 f"http://127.0.0.1:{dashboard}/api/version"],
+                [sys.executable, "-c", PROBE, f"http://127.0.0.1:{dashboard}"],
                 capture_output=True,
-            )  # fmt: skip
+                env=env(**auth),
+                text=True,
+            )
             if ready.returncode == 0:
                 break
             assert node.poll() is None, "ray start --head exited"
-            time.sleep(1)
+            time.sleep(2)
+        else:
+            pytest.fail(f"the head's job server took no job within 180 s: {ready.stderr[-500:]}")
         yield {"address": f"127.0.0.1:{port}", "server": f"http://127.0.0.1:{dashboard}", **auth}
     finally:
         os.killpg(node.pid, signal.SIGTERM)
@@ -71,7 +102,7 @@ def _wait(predicate, timeout: float, what: str):
         if value := predicate():
             return value
         time.sleep(2)
-    pytest.fail(f"{what} within {timeout} s")
+    pytest.fail(f"{what() if callable(what) else what} within {timeout} s")
 
 
 @pytest.mark.slow
@@ -91,11 +122,19 @@ def test_a_detached_study_outlives_its_terminal_and_stops_like_ctrl_c(tmp_path, 
         f"{sys.executable} -m study.cli launch {config} --name away --detach "
         f"--address {head['server']} && exec {sys.executable} -m study.cli logs away -f"
     )
+    said = tmp_path / "terminal.log"
     terminal = subprocess.Popen(
         ["bash", "-c", script], cwd=tmp_path, env=env(**auth), start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=said.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
-    _wait(lambda: "RUNNING" in _status(tmp_path, "away", head), 300, "the job did not run")
+    _wait(
+        lambda: "RUNNING" in _status(tmp_path, "away", head),
+        300,
+        lambda: (
+            f"the job did not run ({_status(tmp_path, 'away', head)!r}; the terminal said "
+            f"{said.read_text()[-2000:]!r})"
+        ),
+    )
     os.killpg(terminal.pid, signal.SIGKILL)
     terminal.wait()
     done = _wait(
@@ -170,3 +209,43 @@ def test_a_search_started_from_an_earlier_study_begins_with_tpe_on_its_trials(tm
     bad = cli(["launch", str(config_b), "--name", "third", "--from", "nope"], tmp_path)
     assert bad.returncode == 2 and "--from: must be a study" in bad.stderr
     assert not (tmp_path / "studies" / "third").exists()
+
+
+def _main(argv, capsys):
+    from study import cli as study_cli
+
+    code = study_cli.main(argv)
+    return code, [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+def test_detach_without_a_cluster_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    code, lines = _main(["launch", str(write_tiny(tmp_path)), "--detach"], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("scalefree: error: --detach:")
+    assert not (tmp_path / "studies" / ".jobs").exists()
+
+
+def test_a_job_server_that_refuses_is_one_line_and_nothing_recorded(tmp_path, monkeypatch, capsys):
+    # Rule: a job server that answers but takes no job (its agent is down: what Ray says when
+    # another Ray instance on the head holds the agent's port) ends the command with one line
+    # that carries the server's reason, exit 1, and no record of a job that does not exist.
+    import ray.job_submission
+
+    class Refusing:
+        def __init__(self, address, *args, **kwargs):
+            self.address = address
+
+        def submit_job(self, **kwargs):
+            raise RuntimeError(
+                "Request failed with status code 500: No available agent to submit job, please "
+                "try again later.."
+            )
+
+    monkeypatch.setattr(ray.job_submission, "JobSubmissionClient", Refusing)
+    monkeypatch.chdir(tmp_path)
+    argv = ["launch", str(write_tiny(tmp_path)), "--detach", "--address", "http://127.0.0.1:9"]
+    code, lines = _main(argv, capsys)
+    assert code == 1 and len(lines) == 1, lines
+    assert "No available agent" in lines[0] and "http://127.0.0.1:9" in lines[0], lines
+    assert not list((tmp_path / "studies").glob(".jobs/*.json"))
