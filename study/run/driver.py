@@ -203,7 +203,8 @@ def _data(cfg: StudyConfig, info: StudyInfo, tracker) -> dict:
     seconds = time.time() - started
     count = sum(len(split[0]) for split in splits.values())
     say(f"[study] dataset: {count} structures ready in {seconds:.0f} s ({cfg.tracking.data_dir})")
-    tracker.log_metrics(info.parent_run_id, {"data_seconds": seconds})
+    if "data_seconds" not in tracker.metrics(info.parent_run_id):  # the launch's, not a resume's
+        tracker.log_metrics(info.parent_run_id, {"data_seconds": seconds})
     return splits
 
 

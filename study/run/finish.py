@@ -24,11 +24,15 @@ def finish(info: StudyInfo, tracker) -> None:
     search_errors = sum(status == "ERROR" for status in search.values())
     line = f"[study] {len(search)} trials, {search_errors} failed"
     rounds = {t: s for t, s in every.items() if t not in search}
+    # The parent run's counts, as the summary line says them: search trials apart from the
+    # confirmation and ablation runs nested under them.
+    counts = {"trials": len(search), "trials_failed": search_errors}
     if rounds:
         failed = sum(status == "ERROR" for status in rounds.values())
         line += f"; {len(rounds)} confirmation and ablation runs, {failed} failed"
+        counts.update(round_runs=len(rounds), round_runs_failed=failed)
     print(line, flush=True)
-    tracker.log_metrics(info.parent_run_id, {"trials_failed": errors, "trials": len(every)})
+    tracker.log_metrics(info.parent_run_id, counts)
     if every and errors == len(every):
         report(str(info.dir))
         raise StudyFailed(

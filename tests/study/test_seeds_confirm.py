@@ -94,6 +94,12 @@ def test_confirm_runs_fresh_seeds_and_writes_the_interval_beside_the_trial(seede
     assert proc.returncode == 0, proc.stderr[-3000:]
     remade = client.get_run(trial.info.run_id).data.metrics
     assert remade["confirmed_alpha_lo"] == pytest.approx(metrics["alpha_lo"])
+    # The parent run counts as the summary line does: the search's trial, then the rounds' runs;
+    # the dataset's seconds are the launch's, not the confirmation's (a cached load).
+    parent = client.get_run(info["parent_run_id"]).data.metrics
+    assert (parent["trials"], parent["round_runs"], parent["round_runs_failed"]) == (1, 1, 0)
+    history = client.get_metric_history(info["parent_run_id"], "data_seconds")
+    assert len(history) == 1, history
     # The search's record is the search's: Optuna holds the one searched trial only.
     study = optuna.load_study(
         study_name="seeded", storage=f"sqlite:///{seeded}/studies/seeded/optuna.db"
