@@ -296,6 +296,11 @@ class Tracker:
         for key, value in tags.items():
             self.client.set_tag(run_id, key, str(value)[:MAX_TAG])
 
+    def drop_tag(self, run_id: str, key: str) -> None:
+        """Remove ``key`` from the run where it has it (a reason that no longer holds)."""
+        if key in self.client.get_run(run_id).data.tags:
+            self.client.delete_tag(run_id, key)
+
     def log_artifacts(self, run_id: str, directory: Path, path: str | None = None) -> None:
         self.client.log_artifacts(run_id, str(directory), artifact_path=path)
 

@@ -88,14 +88,21 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
     out.why = parent.data.tags.get("scalefree.driver_exit", "")
     every = tracker.child_runs(info.experiment_id, info.parent_run_id)
     runs = [r for r in every if not r.data.tags.get(CONFIRMS_TAG) and not _ablation(r)]
+    from study.read.ablation import ABLATION_TAG, LEVEL_TAG
+
+    # A configuration confirmed twice (two `confirm` rounds) is one configuration with the seeds
+    # of both; an ablation's level is one per experiment.
+    seen: dict[str, set] = {}
     for run in every:
-        kind = (
-            "confirmed" if run.data.tags.get(CONFIRMS_TAG) else "ablated" if _ablation(run) else ""
-        )
+        tags = run.data.tags
+        kind = "confirmed" if tags.get(CONFIRMS_TAG) else "ablated" if _ablation(run) else ""
         if kind and run.info.status == "FINISHED":
             seeds = int(run.data.metrics.get("n_seeds", 1))
             runs_seeds = out.rounds.setdefault(kind, [0, 0])
-            runs_seeds[0] += 1
+            what = tags.get(CONFIRMS_TAG) or (tags.get(ABLATION_TAG), tags.get(LEVEL_TAG))
+            if what not in seen.setdefault(kind, set()):
+                seen[kind].add(what)
+                runs_seeds[0] += 1
             runs_seeds[1] += seeds
     for run in runs:
         out.trials[run.info.status] = out.trials.get(run.info.status, 0) + 1

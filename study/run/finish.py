@@ -45,7 +45,20 @@ def finish(info: StudyInfo, tracker) -> None:
     report(str(info.dir))
     _check_infrastructure(info, tracker)
     checkpoint()  # one that came during the report: the study is not marked finished
+    _clear_exits(info, tracker)
     tracker.finish(info.parent_run_id)
+
+
+EXIT_TAG = "scalefree.driver_exit"  # why the last driver stopped (study/run/driver.py)
+
+
+def _clear_exits(info: StudyInfo, tracker) -> None:
+    """A study that finished carries no stale reason of an earlier driver's stop (the parent's,
+    and its runs' that the resume finished)."""
+    tracker.drop_tag(info.parent_run_id, EXIT_TAG)
+    for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
+        if run.info.status == "FINISHED" and EXIT_TAG in run.data.tags:
+            tracker.drop_tag(run.info.run_id, EXIT_TAG)
 
 
 def _check_infrastructure(info: StudyInfo, tracker) -> None:

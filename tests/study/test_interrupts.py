@@ -105,7 +105,11 @@ def test_interrupted_study_resumes_to_every_trial_once(tmp_path, point, sig):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     client, info, runs = trial_runs(tmp_path, name)
-    assert client.get_run(info["parent_run_id"]).info.status == "FINISHED"
+    parent = client.get_run(info["parent_run_id"])
+    assert parent.info.status == "FINISHED"
+    # the stop's reason does not outlive the study that finished after it
+    assert "scalefree.driver_exit" not in parent.data.tags
+    assert not [r for r in runs if "scalefree.driver_exit" in r.data.tags]
     trial_ids = [r.data.tags["scalefree.trial_id"] for r in runs]
     assert len(runs) == SAMPLES and len(set(trial_ids)) == SAMPLES, [
         (r.info.status, r.data.tags.get("scalefree.trial_id")) for r in runs

@@ -157,3 +157,7 @@ def test_a_race_confirms_then_adds_seeds_only_while_intervals_overlap(tmp_path):
     for run in originals:
         n = len(seeds[run.data.tags["scalefree.trial_id"]])
         assert client.get_run(run.info.run_id).data.metrics["confirmed_n_seeds"] == n
+    # status counts configurations, not rounds: two, with every round's seeds
+    status = cli(["status", "race"], tmp_path, timeout=120).stdout
+    total = sum(len(s) for s in seeds.values())
+    assert f"confirmed: 2 configurations with fresh seeds ({total} seed runs)" in status, status
