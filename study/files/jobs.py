@@ -18,6 +18,7 @@ Ctrl-C in the driver's terminal, and ``resume`` continues the study.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import sys
@@ -86,6 +87,12 @@ def job_server(address: str | None) -> str:
 
 def _client(server: str):
     from ray.job_submission import JobSubmissionClient
+
+    from study.console import quiet, verbose
+
+    quiet()
+    if not verbose():  # the job SDK sets its own logger to INFO ("WebSocket closed for job …")
+        logging.getLogger("ray.dashboard.modules.job.sdk").setLevel(logging.WARNING)
 
     try:
         return JobSubmissionClient(server)

@@ -147,6 +147,9 @@ def test_a_detached_study_outlives_its_terminal_and_stops_like_ctrl_c(tmp_path, 
     assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
     logs = cli(["logs", "away"], tmp_path, timeout=120, **auth)
     assert "[study] away" in logs.stdout and "finished in" in logs.stdout  # the foreground lines
+    followed = cli(["logs", "away", "-f"], tmp_path, timeout=120, **auth)  # ends with the job
+    assert followed.returncode == 0 and followed.stdout == logs.stdout, followed.stdout[-500:]
+    assert followed.stderr == "", followed.stderr  # Ray's SDK says nothing ("WebSocket closed…")
 
     # A second one is stopped mid-training: Ctrl-C's semantics, then resume finishes it.
     launched = cli(["launch", str(config), "--name", "halt", "--detach", "--address",
