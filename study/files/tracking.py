@@ -35,6 +35,7 @@ __all__ = [
 
 TRIAL_TAG = "scalefree.trial_id"
 STUDY_TAG = "scalefree.study"
+EXIT_TAG = "scalefree.driver_exit"  # why the last driver stopped (study/run/driver.py)
 COLLAPSED_TAG = "scalefree.collapsed_reason"  # why a trial's nets or designs count as collapsed
 COMPUTE_TAG = "scalefree.compute_interval"  # "start end" Unix seconds of a trial's run_trial
 BASELINES_TAG = "scalefree.baselines_interval"  # "start end" of the dataset baselines' task

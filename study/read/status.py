@@ -68,7 +68,7 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
     per tracking URI when many studies are read."""
     from study.files.config import load_config
     from study.files.links import ui_links
-    from study.files.tracking import CONFIRMS_TAG, TRIAL_TAG, Tracker
+    from study.files.tracking import CONFIRMS_TAG, EXIT_TAG, TRIAL_TAG, Tracker
 
     info: StudyInfo = read_study(name_or_dir)
     cfg = load_config(str(info.dir / "config.yaml"))
@@ -85,7 +85,7 @@ def state_of(name_or_dir: str, trackers: dict | None = None) -> StudyState:
         out.state = "finished"
     elif parent.info.status == "FAILED":
         out.state = "failed"
-    out.why = parent.data.tags.get("scalefree.driver_exit", "")
+    out.why = parent.data.tags.get(EXIT_TAG, "")
     every = tracker.child_runs(info.experiment_id, info.parent_run_id)
     runs = [r for r in every if not r.data.tags.get(CONFIRMS_TAG) and not _ablation(r)]
     from study.read.ablation import ABLATION_TAG, LEVEL_TAG

@@ -212,7 +212,7 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
     """Run (or continue) the study to its report; see the module docstring."""
     from ray import tune
 
-    from study.files.tracking import BASELINES_TAG
+    from study.files.tracking import BASELINES_TAG, EXIT_TAG
     from study.run import leftovers
     from study.run.data import baselines_interval, save_baselines, start_baselines
 
@@ -267,13 +267,13 @@ def drive(cfg: StudyConfig, info: StudyInfo, tracker, *, record_ray: bool) -> No
         if not interrupted and unreachable(err):  # nothing can be written there: say so, stop
             raise TrackingGone(_gone_line(info)) from None
         stopped = _study_failed(err)  # a Tune callback's one line (no node left), Tune-wrapped
-        tracker.set_tags(info.parent_run_id, {"scalefree.driver_exit": why})
+        tracker.set_tags(info.parent_run_id, {EXIT_TAG: why})
         tracker.finish(info.parent_run_id, "KILLED" if interrupted else "FAILED")
         for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
             if (
                 run.info.status == "RUNNING"
             ):  # its trial was stopped with the driver; resume reopens it
-                tracker.set_tags(run.info.run_id, {"scalefree.driver_exit": why})
+                tracker.set_tags(run.info.run_id, {EXIT_TAG: why})
                 tracker.finish(run.info.run_id, "KILLED")
         if why == "disk full":
             raise DiskFull(disk_full_line(info.dir, info.name)) from None

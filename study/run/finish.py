@@ -49,16 +49,15 @@ def finish(info: StudyInfo, tracker) -> None:
     tracker.finish(info.parent_run_id)
 
 
-EXIT_TAG = "scalefree.driver_exit"  # why the last driver stopped (study/run/driver.py)
-
-
 def _clear_exits(info: StudyInfo, tracker) -> None:
     """A study that finished carries no stale reason of an earlier driver's stop (the parent's,
     and its runs' that the resume finished)."""
+    from study.files.tracking import EXIT_TAG
+
     tracker.drop_tag(info.parent_run_id, EXIT_TAG)
     for run in tracker.child_runs(info.experiment_id, info.parent_run_id):
         if run.info.status == "FINISHED" and EXIT_TAG in run.data.tags:
-            tracker.drop_tag(run.info.run_id, EXIT_TAG)
+            tracker.client.delete_tag(run.info.run_id, EXIT_TAG)  # its tags are read already
 
 
 def _check_infrastructure(info: StudyInfo, tracker) -> None:
