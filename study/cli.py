@@ -310,10 +310,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         raise
     except KeyboardInterrupt:
-        print(
-            "scalefree: interrupted; `scalefree resume` continues where this stopped",
-            file=sys.stderr,
+        again = (
+            "the same `scalefree reproduce` command"
+            if args.verb == "reproduce"
+            else "`scalefree resume`"
         )
+        print(f"scalefree: interrupted; {again} continues where this stopped", file=sys.stderr)
         return 130
 
 

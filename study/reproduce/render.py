@@ -212,13 +212,7 @@ def _run_lines(spec: Scale, configs, runs, timing: dict, info: dict) -> list[str
         f"- sizes: L = {d.size} (N = {d.size**2}), train/val/test {d.n_train}/{d.n_val}/{d.n_test} "
         f"(dataset {d.key()[:12]}), {t.score.n_generated} generated structures per run, "
         f"{t.score.n_attacked} attacked pairs at ρa {t.score.attack_strength:g}",
-        f"- wall time: {timing['total']:.0f} s in all — data {timing['data']:.0f} s, trials "
-        f"{timing['trials']:.0f} s ({info['mode']}), figures and report {timing['report']:.0f} s"
-        + (
-            " (this sitting; it continued an interrupted reproduction)"
-            if info.get("resumed")
-            else ""
-        ),
+        _wall_time(timing, info),
         f"- MLflow: run `{info['run_id']}` in experiment `{EXPERIMENT}` on `{info['uri']}`",
         "",
         "| run | overrides beyond the scale | stages | filters | FC | dropout | inverse L2 | epochs (fwd/inv) | mode | physics epochs | batch | wall s |",
@@ -306,3 +300,23 @@ def markdown(spec: Scale, configs, runs, rows, controls, figures, timing, info) 
     for title, path, reason in figures:
         lines += [f"### {title}", "", f"![{title}]({path})" if path else f"n/a ({reason})", ""]
     return "\n".join(lines)
+
+
+def _wall_time(timing: dict, info: dict) -> str:
+    """The report's wall-time line: this sitting's parts and, for a reproduction continued after
+    an interruption, every sitting (each counted to its end or its last finished run)."""
+    from study.console import clock
+
+    line = (
+        f"- wall time: {timing['total']:.0f} s — data {timing['data']:.0f} s, trials "
+        f"{timing['trials']:.0f} s ({info['mode']}), figures and report {timing['report']:.0f} s"
+    )
+    sittings = info.get("sittings") or []
+    if not info.get("resumed") or len(sittings) < 2:
+        return line
+    total = sum(s["seconds"] for s in sittings)
+    each = ", ".join(f"{s['start']} {clock(s['seconds'])}" for s in sittings)
+    return (
+        f"{line} in the last sitting; {total:.0f} s ({clock(total)}) over {len(sittings)} "
+        f"sittings ({each}; an interrupted sitting counts to its last finished run)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -117,24 +118,54 @@ def _cli(args, cwd, **kwargs):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # as in a terminal: a child of a background job inherits SIGINT ignored otherwise
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         **kwargs,
     )
 
 
-@pytest.mark.slow
-def test_smoke_reproduction_over_two_seeds_survives_kill_9_and_shows_intervals(tmp_path):
-    # Rule: the same command after kill -9 loads the runs that finished and runs only the rest;
-    # the table's measured column then holds each claim's interval over the seeds.
-    driver = _cli(SMOKE, tmp_path)
-    results = tmp_path / "run" / "results"
+def _runs_done(results) -> int:
+    return len(list(results.rglob("*.pkl")))
+
+
+def _wait_for_runs(driver, results, count: int) -> None:
     deadline = time.time() + 600
-    while time.time() < deadline and len(list(results.rglob("*.pkl"))) < 3:
+    while time.time() < deadline and _runs_done(results) < count:
         assert driver.poll() is None, driver.stdout.read()[-3000:]
         time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_smoke_reproduction_over_two_seeds_survives_ctrl_c_and_kill_9_and_shows_intervals(
+    tmp_path,
+):
+    # Rule: the same command after Ctrl-C or kill -9 loads the runs that finished and runs only
+    # the rest; Ctrl-C stops at the next progress line with one line saying so; the report
+    # counts every sitting's time; the measured column holds each claim's interval over seeds.
+    results = tmp_path / "run" / "results"
+    driver = _cli(SMOKE, tmp_path)
+    _wait_for_runs(driver, results, 2)
+    os.killpg(driver.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    try:
+        out, _ = driver.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(driver.pid, signal.SIGKILL)
+        pytest.fail("Ctrl-C: the reproduction did not stop within 120 s")
+    assert driver.returncode == 130, out[-3000:]
+    assert out.rstrip().splitlines()[-1] == (
+        "scalefree: interrupted; the same `scalefree reproduce` command continues where this "
+        "stopped"
+    ), out[-3000:]
+    first = _runs_done(results)
+    assert 2 <= first < 8
+
+    driver = _cli(SMOKE, tmp_path)
+    _wait_for_runs(driver, results, first + 1)
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
-    before = len(list(results.rglob("*.pkl")))
-    assert 3 <= before < 8
+    before = _runs_done(results)
+    assert first < before < 8
+
     again = _cli(SMOKE, tmp_path)
     out, _ = again.communicate(timeout=900)
     assert again.returncode == 0, out[-3000:]
@@ -143,4 +174,7 @@ def test_smoke_reproduction_over_two_seeds_survives_kill_9_and_shows_intervals(t
     text = (tmp_path / "run" / "reproduction.md").read_text()
     assert "mean [95 % interval] over 2 seeds" in text
     assert "(seeds: " in text and "--seeds 2" in text
-    assert len(list(results.rglob("*.pkl"))) == 8
+    assert _runs_done(results) == 8
+    sittings = json.loads((tmp_path / "run" / "sittings.json").read_text())
+    assert len(sittings) == 3 and all(s["seconds"] > 0 for s in sittings)
+    assert "over 3 sittings" in text
