@@ -244,7 +244,8 @@ def _row_realisations(ctx: Context) -> Finding:
     elif not math.isfinite(a10):
         why = f"α(10) is not available ({dict(real)[10].reason})"
     else:
-        why = f"α(10) {num(a10)} vs α({n}) {num(every)}: differ by {abs(a10 - every):.2f} > {ALPHA_TOLERANCE}"
+        gap = abs(a10 - every)
+        why = f"α(10) {num(a10)} vs α({n}) {num(every)}: differ by {gap:.2f} {'>' if gap > ALPHA_TOLERANCE else '≤'} {ALPHA_TOLERANCE}"
     seeds = ctx.main.designs["seed_displacements"][ctx.main.measures.population]
     seed10 = fit_tail(dr(seeds[: min(10, n)]), compare=False)
     return Finding(

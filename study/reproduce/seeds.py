@@ -263,7 +263,10 @@ def combine(per_seed: dict[int, list[Row]], claim_keys: list[str]) -> list[Row]:
             first.others,
             first.baselines,
             verdict,
-            "; ".join(f"seed {s}: {r.why}" for s, r in zip(seeds, rows, strict=True)),
+            "; ".join(  # a row's why explains a miss: a seed that reproduced says so
+                f"seed {s}: {r.why if r.verdict != YES else 'reproduced'}"
+                for s, r in zip(seeds, rows, strict=True)
+            ),
             metrics
             | {
                 f"seed{s}/{m}": v

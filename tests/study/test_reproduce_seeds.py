@@ -92,6 +92,16 @@ def test_seeds_give_a_mean_an_interval_each_seed_and_the_interval_s_verdict():
     assert combine(flung, ["alpha"])[0].verdict == PARTLY
 
 
+def test_a_seed_that_reproduced_is_not_explained_as_a_miss():
+    # Rule: a row's why explains a miss; over seeds, a seed that reproduced says only that
+    per_seed = {
+        0: [_row("alpha", YES, {"alpha_band": 3.8, "heavy_band": 1.0})],
+        1: [_row("alpha", NO, {"alpha_band": 9.0, "heavy_band": 0.0})],
+    }
+    (row,) = combine(per_seed, ["alpha"])
+    assert row.why == "seed 0: reproduced; seed 1: why"
+
+
 def test_a_comparison_claim_gets_welch_over_seeds():
     # 1-pool minus 3-pool exponent, paper +0.30: far apart in every seed → not reproduced
     per_seed = {
