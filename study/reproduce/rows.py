@@ -196,6 +196,13 @@ def row_one_pool(ctx: Context) -> Finding:
             "xmin_1pool": one.xmin,
             "alpha_3pool": three.alpha,
             "one_pool_heavy": float(heavy_3 and heavy_1),
+            "heavy_1pool": float(heavy_1),
+            "heavy_3pool": float(heavy_3),
+            "off_range_1pool": ctx.one_pool.measures.tail_out_of_range,
+            "alpha_hill_1pool": m1.get("alpha_hill", math.nan),
+            "alpha_hill_3pool": ctx.main.metrics.get("alpha_hill", math.nan),
+            "tail_xi_1pool": m1.get("tail_xi", math.nan),
+            "tail_xi_3pool": ctx.main.metrics.get("tail_xi", math.nan),
         },
     )
 

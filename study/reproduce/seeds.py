@@ -85,6 +85,10 @@ class Target:
     other: str = ""  # a comparison: the difference metric − other, Welch over seeds
     condition: str = ""  # a per-seed 0/1 metric most seeds must meet (a heavy tail inside range)
     label: str = ""  # how the row names the number
+    # Read beside the verdict over seeds, deciding nothing: (metric, label, bound) numbers shown
+    # with their interval, and 0/1 metrics shown as a count of seeds.
+    also: tuple[tuple[str, str, float | None], ...] = ()
+    counts: tuple[tuple[str, str], ...] = ()
 
     def text(self) -> str:
         what = self.label or (f"{self.metric} − {self.other}" if self.other else self.metric)
@@ -117,7 +121,18 @@ TARGETS = {
     "l2d2l": Target("l2d2l_accuracy", PAPER_L2D2L, ACCURACY_TOLERANCE, "above"),
     "validated": Target("validated_accuracy", PAPER_VALIDATED, ACCURACY_TOLERANCE, "above"),
     "alpha": Target(
-        "alpha_band", PAPER_ALPHA, ALPHA_TOLERANCE, lower=1.0, condition="heavy_band", label="α"
+        "alpha_band",
+        PAPER_ALPHA,
+        ALPHA_TOLERANCE,
+        lower=1.0,
+        condition="heavy_band",
+        label="α",
+        also=(
+            ("alpha_hill", "α_hill (top 1 %)", 1.0),
+            ("tail_xi", "ξ", None),
+            ("tail_out_of_range_band", "tail beyond the training range", None),
+        ),
+        counts=(("heavy_band", "heavy inside the training range"),),
     ),
     "realisations": Target(
         "realisations_gap", 0.0, ALPHA_TOLERANCE, "below", label="|α(10) − α(all)|"
@@ -147,6 +162,17 @@ TARGETS = {
         other="alpha_3pool",
         condition="one_pool_heavy",
         label="α₁ − α₃",
+        also=(
+            ("alpha_hill_1pool", "1-pool α_hill (top 1 %)", 1.0),
+            ("alpha_hill_3pool", "3-pool α_hill", 1.0),
+            ("tail_xi_1pool", "1-pool ξ", None),
+            ("tail_xi_3pool", "3-pool ξ", None),
+            ("off_range_1pool", "1-pool tail beyond the training range", None),
+        ),
+        counts=(
+            ("heavy_1pool", "1-pool heavy inside the training range"),
+            ("heavy_3pool", "3-pool heavy inside the training range"),
+        ),
     ),
 }
 TALLIED = ("bands", "seeds")
@@ -225,6 +251,28 @@ def _decide(rows: list[Row], target: Target):
     return estimate, interval, verdict, shown
 
 
+def _beside(rows: list[Row], target: Target) -> str:
+    """The readings a claim shows beside its verdict over seeds: each number's mean with its
+    interval and every seed's value, each condition as a count of seeds."""
+    from analysis.uncertainty import seed_interval
+
+    parts = []
+    for metric, label, lower in target.also:
+        values = _values(rows, metric)
+        x = np.array([v for v in values if math.isfinite(v)])
+        if not x.size:
+            continue
+        interval = seed_interval(x, lower=lower)
+        span = f" [{num(interval.low)}, {num(interval.high)}]" if interval.made else ""
+        parts.append(
+            f"{label} {num(float(x.mean()))}{span} (seeds: {', '.join(num(v) for v in values)})"
+        )
+    for metric, label in target.counts:
+        met = _values(rows, metric)
+        parts.append(f"{label} in {sum(v >= 1 for v in met)}/{len(met)} seeds")
+    return "".join(f"; {p}" for p in parts)
+
+
 def combine(per_seed: dict[int, list[Row]], claim_keys: list[str]) -> list[Row]:
     """One row per claim over the seeds' rows (seed → the rows of :func:`build_rows`, in the order
     of ``claim_keys``); one seed: its rows as they are."""
@@ -246,6 +294,7 @@ def combine(per_seed: dict[int, list[Row]], claim_keys: list[str]) -> list[Row]:
                 f"{name} {num(estimate)} {span} over {len(seeds)} seeds (seeds: "
                 f"{', '.join(num(v) for v in shown)}); per seed: {each}"
             )
+            measured += _beside(rows, target)
             rule = f"{target.text()} ({first.rule} in each seed)"
             metrics = {
                 f"{target.metric}_mean": estimate,

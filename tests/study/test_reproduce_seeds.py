@@ -92,6 +92,37 @@ def test_seeds_give_a_mean_an_interval_each_seed_and_the_interval_s_verdict():
     assert combine(flung, ["alpha"])[0].verdict == PARTLY
 
 
+def test_a_tail_claim_shows_its_fixed_share_measures_and_heavy_seeds_beside_the_verdict():
+    # Rule: the 1-pool/3-pool row shows each net's α_hill and ξ over seeds with an interval and
+    # counts the seeds whose tail is heavy inside the training range; they decide nothing
+    per_seed = {
+        s: [
+            _row(
+                "one_pool",
+                NO,
+                {
+                    "alpha_1pool": a1,
+                    "alpha_3pool": 8.0,
+                    "one_pool_heavy": 0.0,
+                    "heavy_1pool": h1,
+                    "heavy_3pool": 0.0,
+                    "alpha_hill_1pool": a1 + 0.5,
+                    "alpha_hill_3pool": 9.0 + s,
+                    "tail_xi_1pool": 0.1 * s,
+                    "tail_xi_3pool": -0.2,
+                    "off_range_1pool": 0.0,
+                },
+            )
+        ]
+        for s, (a1, h1) in enumerate(((4.0, 1.0), (5.0, 0.0), (4.5, 1.0)))
+    }
+    (row,) = combine(per_seed, ["one_pool"])
+    assert "1-pool heavy inside the training range in 2/3 seeds" in row.measured
+    assert "3-pool heavy inside the training range in 0/3 seeds" in row.measured
+    assert "3-pool α_hill 10 [" in row.measured and "(seeds: 9, 10, 11)" in row.measured
+    assert "1-pool ξ 0.1 [" in row.measured and "(seeds: 0, 0.1, 0.2)" in row.measured
+
+
 def test_a_seed_that_reproduced_is_not_explained_as_a_miss():
     # Rule: a row's why explains a miss; over seeds, a seed that reproduced says only that
     per_seed = {
