@@ -260,9 +260,11 @@ def markdown(spec: Scale, configs, runs, rows, controls, figures, timing, info) 
         if len(seeds) == 1
         else f" Each run was trained with trial seeds {', '.join(map(str, seeds))}: every row "
         "gives the mean over seeds with its 95 % interval and every seed's own value, and the "
-        "interval decides the verdict (rules below). Figures, controls and the per-run tables "
-        f"show seed {seeds[0]}."
+        "interval decides the verdict (rules below). Every seed's key numbers are under *Every "
+        f"seed*; the seed-spread figure shows all seeds; other figures, controls and the per-run "
+        f"tables show seed {seeds[0]}."
     )
+    over_first = "" if len(seeds) == 1 else f" (seed {seeds[0]})"
     lines = [
         f"# Yu, Piao & Park 2020 — paper vs measured (`{spec.name}` scale)",
         "",
@@ -295,7 +297,9 @@ def markdown(spec: Scale, configs, runs, rows, controls, figures, timing, info) 
     lines += [""] + [f"- **{r.claim}**: {r.rule}." for r in rows]
     lines += ["", "## Run", "", *_run_lines(spec, configs, runs, timing, info), ""]
     lines += ["## Consistency checks", "", *_checks(runs), ""]
-    lines += ["## Final metrics per run", "", *_metrics_table(runs), ""]
+    if info.get("per_seed"):
+        lines += ["## Every seed", "", *info["per_seed"], ""]
+    lines += ["## Final metrics per run" + over_first, "", *_metrics_table(runs), ""]
     lines += ["## Figures", ""]
     for title, path, reason in figures:
         lines += [f"### {title}", "", f"![{title}]({path})" if path else f"n/a ({reason})", ""]

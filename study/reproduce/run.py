@@ -20,23 +20,32 @@ from study.reproduce.measure import RunResult, measure
 from study.reproduce.paper import EXPERIMENT, MAIN, ONE_POOL, RUNS, SHARED_FORWARD
 from study.reproduce.render import draw_figures, markdown
 from study.reproduce.scales import load_scale, reproduction_configs
+from study.reproduce.spread import SPREAD_FIGURE, draw_seed_spread, seed_table
 from study.reproduce.store import Store
 from trainables.config import TrialConfig, to_flat
 
 __all__ = ["run_one", "reproduce"]
 
+SPREAD_TITLE = "Seed spread per run: validated accuracy, α (Fig. 4g band), α_hill"
+
 
 def _progress(name: str, config: TrialConfig, say: Callable[[str], None]) -> Callable[[dict], None]:
-    """One line per epoch of run ``name``, with the run's ETA at its mean epoch time so far."""
+    """One line per epoch of run ``name``, with the run's ETA at its mean epoch time so far.
+    A run on a shared forward net starts counting at its first inverse epoch: the forward epochs
+    it skipped are in its step count but took none of its time."""
     totals = config.phase_epochs()
     total, start = sum(totals.values()), time.perf_counter()
+    skipped: list[int] = []
 
     def show(row: dict) -> None:
         from study.console import checkpoint, clock
 
         checkpoint()  # in the driver a progress line is a safe point (no-op in a Ray worker)
-        done = row["step"] if "step" in row else row["epoch"]
-        left = (time.perf_counter() - start) / done * (total - done)
+        step = row["step"] if "step" in row else row["epoch"]
+        if not skipped:
+            skipped.append(step - 1)
+        done = step - skipped[0]
+        left = (time.perf_counter() - start) / done * (total - skipped[0] - done)
         say(
             f"[reproduce] {name}: {row['phase']} epoch {row['epoch']}/{totals[row['phase']]} "
             f"({row['objective']}) val {row['val_accuracy']:.4f} · {row['seconds']:.0f} s · "
@@ -320,6 +329,9 @@ def reproduce(
         controls, extras = build_controls(runs)
         figures = draw_figures(runs, data["train"], directory)
         figures += draw_control_figures(runs, extras, directory)
+        if seeds > 1:
+            draw_seed_spread(by_seed, directory)
+            figures.insert(0, (SPREAD_TITLE, f"figures/{SPREAD_FIGURE}", ""))
         timing["total"] = time.perf_counter() - start
         timing["report"] = timing["total"] - timing["data"] - timing["trials"]
         call_dir = str(out_dir) if out_dir is not None else None
@@ -334,6 +346,7 @@ def reproduce(
             "seeds": trial_seeds,
             "resumed": again,
             "sittings": tick(),
+            "per_seed": seed_table(by_seed) if seeds > 1 else [],
         }
         report = markdown(spec, configs, runs, rows, controls, figures, timing, info)
         (directory / "reproduction.md").write_text(report)

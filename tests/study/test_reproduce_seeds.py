@@ -219,3 +219,6 @@ def test_smoke_reproduction_over_two_seeds_survives_ctrl_c_and_kill_9_and_shows_
     sittings = json.loads((tmp_path / "run" / "sittings.json").read_text())
     assert len(sittings) == 3 and all(s["seconds"] > 0 for s in sittings)
     assert "over 3 sittings" in text
+    every = text.split("## Every seed", 1)[1].split("##", 1)[0]  # a line per run and seed
+    assert sum(line.startswith("| 3-pool surrogate | ") for line in every.splitlines()) == 2
+    assert (tmp_path / "run" / "figures" / "seed_spread.png").stat().st_size > 10_000
