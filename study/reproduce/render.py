@@ -316,11 +316,13 @@ def _wall_time(timing: dict, info: dict) -> str:
         f"{timing['trials']:.0f} s ({info['mode']}), figures and report {timing['report']:.0f} s"
     )
     sittings = info.get("sittings") or []
-    if not info.get("resumed") or len(sittings) < 2:
+    if len(sittings) < 2:
+        if info.get("resumed"):  # the earlier sittings' times were not kept
+            return f"{line} (this sitting; it continued an interrupted reproduction)"
         return line
     total = sum(s["seconds"] for s in sittings)
     each = ", ".join(f"{s['start']} {clock(s['seconds'])}" for s in sittings)
     return (
         f"{line} in the last sitting; {total:.0f} s ({clock(total)}) over {len(sittings)} "
-        f"sittings ({each}; an interrupted sitting counts to its last finished run)"
+        f"sittings ({each}; a sitting ended by kill -9 counts to its last finished run)"
     )

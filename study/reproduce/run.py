@@ -22,6 +22,7 @@ from study.reproduce.render import draw_figures, markdown
 from study.reproduce.scales import load_scale, reproduction_configs
 from study.reproduce.spread import SPREAD_FIGURE, draw_seed_spread, seed_table
 from study.reproduce.store import Store
+from study.reproduce.tasks import channel, sender
 from trainables.config import TrialConfig, to_flat
 
 __all__ = ["run_one", "reproduce"]
@@ -57,33 +58,28 @@ def _progress(name: str, config: TrialConfig, say: Callable[[str], None]) -> Cal
 
 def run_one(name: str, config: TrialConfig, data: dict, forward=None, lines=None) -> RunResult:
     """:func:`trainables.run_trial` (on ``forward`` if given), then :func:`measure`. Progress
-    lines go to ``lines`` (a Ray queue the driver prints from) or, in-process, to the terminal."""
+    lines go to ``lines`` (a :func:`study.reproduce.tasks.channel` the driver prints from) or, in-process, to the
+    terminal."""
     from study.console import say
     from trainables.trial import run_trial
 
-    emit = say if lines is None else _sender(lines)
+    emit = say if lines is None else sender(lines)
     data = {k: tuple(np.require(a, requirements="W") for a in v) for k, v in data.items()}
     start = time.perf_counter()
     trial = run_trial(config, _progress(name, config, emit), data=data, forward=forward)
     measures = measure(trial, data["train"])
     seconds = time.perf_counter() - start
-    emit(
+    done = (
         f"[reproduce] {name}: done in {seconds:.0f} s — validated "
         f"{trial.metrics['validated_accuracy']:.2%}, α {measures.fit.alpha:.2f}"
     )
+    if lines is None:
+        say(done)
+    else:  # waited for: every line of the run is in before its result is
+        import ray
+
+        ray.get(lines.put.remote(done))
     return RunResult(name, trial, measures, seconds)
-
-
-def _sender(lines) -> Callable[[str], None]:
-    """A progress line from a Ray task to the driver's queue, sent without waiting for it.
-
-    ``Queue.put`` waits in ``ray.get``, and a task waiting in ``ray.get`` lends its CPUs back
-    to the scheduler, which starts the next queued run on them. With one line per epoch a
-    cpu-scale reproduction ran 3 and more single-CPU runs at once on 2 cores (seen: 2,500 s
-    for a run that takes 990 s alone). Calls from one task to the queue's actor keep their
-    order, so the lines still arrive in order."""
-    actor = lines.actor
-    return lambda line: actor.put_nowait.remote(line)
 
 
 def _seeded(configs: dict[str, StudyConfig], seed: int) -> dict[str, TrialConfig]:
@@ -154,13 +150,11 @@ def _run_parallel(configs, data, seeds, done, keep) -> dict[int, dict[str, RunRe
     if gpus > ray.cluster_resources().get("GPU", 0):
         print("[reproduce] no GPU in the Ray cluster: trials run on CPU", flush=True)
         gpus = 0
-    from ray.util.queue import Queue
-
     from study.console import checkpoint, clock, say
 
     remote = ray.remote(num_cpus=resources.cpus_per_trial, num_gpus=gpus, max_retries=0)(run_one)
     data_ref = ray.put(data)
-    lines = Queue()  # the workers' progress lines, printed here (workers' own output is quiet)
+    lines = channel()  # the workers' progress lines, printed here (workers' own output is quiet)
     pending: dict = {}
 
     def submit(seed: int, name: str, forward=None) -> None:
@@ -187,8 +181,8 @@ def _run_parallel(configs, data, seeds, done, keep) -> dict[int, dict[str, RunRe
     while pending:
         checkpoint()  # a recorded Ctrl-C stops here; finished runs are stored already
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-        while not lines.empty():
-            say(lines.get())
+        for line in ray.get(lines.drain.remote()):
+            say(line)
         if not ready:
             continue
         seed, name = pending.pop(ready[0])
@@ -201,8 +195,8 @@ def _run_parallel(configs, data, seeds, done, keep) -> dict[int, dict[str, RunRe
         if name == MAIN:
             shared(seed)
             say(f"[reproduce] {', '.join(SHARED_FORWARD)} submitted on its forward net")
-    while not lines.empty():
-        say(lines.get())
+    for line in ray.get(lines.drain.remote()):
+        say(line)
     return {s: {name: done[s][name] for name in RUNS} for s in seeds}
 
 
@@ -330,8 +324,11 @@ def reproduce(
         figures = draw_figures(runs, data["train"], directory)
         figures += draw_control_figures(runs, extras, directory)
         if seeds > 1:
-            draw_seed_spread(by_seed, directory)
-            figures.insert(0, (SPREAD_TITLE, f"figures/{SPREAD_FIGURE}", ""))
+            try:
+                draw_seed_spread(by_seed, directory)
+                figures.insert(0, (SPREAD_TITLE, f"figures/{SPREAD_FIGURE}", ""))
+            except ValueError as err:  # as draw_figures: the report says why, and is written
+                figures.insert(0, (SPREAD_TITLE, None, str(err)[:120]))
         timing["total"] = time.perf_counter() - start
         timing["report"] = timing["total"] - timing["data"] - timing["trials"]
         call_dir = str(out_dir) if out_dir is not None else None

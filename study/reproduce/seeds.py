@@ -54,7 +54,7 @@ from study.reproduce.paper import (
     SPECTRA_FACTOR,
     VERDICTS,
 )
-from study.reproduce.table import Finding, Row, num
+from study.reproduce.table import Finding, Row, num, pct
 
 __all__ = [
     "Target",
@@ -176,6 +176,7 @@ TARGETS = {
     ),
 }
 TALLIED = ("bands", "seeds")
+SHARES = ("tail_out_of_range_band", "off_range_1pool")  # shown in %
 
 
 def acceptance(target: Target) -> tuple[float, float]:
@@ -263,9 +264,12 @@ def _beside(rows: list[Row], target: Target) -> str:
         if not x.size:
             continue
         interval = seed_interval(x, lower=lower)
-        span = f" [{num(interval.low)}, {num(interval.high)}]" if interval.made else ""
+        show, low, high = num, interval.low, interval.high
+        if metric in SHARES:  # a share: in %, its interval inside [0, 1]
+            show, low, high = pct, max(low, 0.0), min(high, 1.0)
+        span = f" [{show(low)}, {show(high)}]" if interval.made else ""
         parts.append(
-            f"{label} {num(float(x.mean()))}{span} (seeds: {', '.join(num(v) for v in values)})"
+            f"{label} {show(float(x.mean()))}{span} (seeds: {', '.join(show(v) for v in values)})"
         )
     for metric, label in target.counts:
         met = _values(rows, metric)

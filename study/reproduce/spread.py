@@ -10,7 +10,7 @@ import numpy as np
 
 from study.reproduce.measure import RunResult
 from study.reproduce.paper import LABELS, PAPER_ALPHA, PAPER_ALPHA_1POOL, PAPER_VALIDATED, RUNS
-from study.reproduce.table import num
+from study.reproduce.table import num, pct
 
 __all__ = ["seed_table", "draw_seed_spread", "SPREAD_FIGURE"]
 
@@ -43,7 +43,7 @@ def seed_table(by_seed: dict[int, dict[str, RunResult]]) -> list[str]:
         for seed, runs in by_seed.items():
             values = _row(runs[name])
             cells = [
-                f"{v:.2%}" if k in ("D2L", "L2D2L", "validated", "beyond range") else
+                pct(v) if k in ("D2L", "L2D2L", "validated", "beyond range") else
                 (f"{v:.0f}" if k == "wall s" else (v if isinstance(v, str) else num(v)))
                 for k, v in values.items()
             ]  # fmt: skip
@@ -53,8 +53,8 @@ def seed_table(by_seed: dict[int, dict[str, RunResult]]) -> list[str]:
 
 def draw_seed_spread(by_seed: dict[int, dict[str, RunResult]], directory: Path) -> Path:
     """Three panels, one column per run: each seed's validated accuracy, band α and α_hill
-    (points) and their mean with the study's interval over seeds (bar; log(α − 1) for
-    exponents), beside the paper's values (dashed)."""
+    (points), their mean (square) and the study's interval over seeds (line; on log(α − 1) for
+    exponents, so not always around the mean), beside the paper's values (dashed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -74,15 +74,11 @@ def draw_seed_spread(by_seed: dict[int, dict[str, RunResult]], directory: Path) 
             values = np.array([read(runs[name]) for runs in by_seed.values()], dtype=float)
             values = values[np.isfinite(values)]
             ax.plot(np.full(values.size, i) + 0.08, values, "o", color="tab:orange", ms=5)
-            if values.size:
+            if values.size:  # the interval as its own line: on log(α − 1) it is not
+                ax.plot(i - 0.08, float(values.mean()), "s", color="k", ms=5)  # around the mean
                 interval = seed_interval(values, lower=lower)
-                centre = float(values.mean())
                 if interval.made:
-                    low, high = max(centre - interval.low, 0), max(interval.high - centre, 0)
-                    ax.errorbar(i - 0.08, centre, yerr=[[low], [high]], fmt="s", color="k",
-                                capsize=4, ms=5)  # fmt: skip
-                else:
-                    ax.plot(i - 0.08, centre, "s", color="k", ms=5)
+                    ax.vlines(i - 0.08, interval.low, interval.high, color="k", lw=1.5)
         if paper is not None:
             ax.axhline(paper, color="tab:blue", ls="--", lw=1, label=f"paper {paper:g}")
         if title.startswith("α of"):

@@ -38,12 +38,17 @@ class Store:
     def sitting(self, start: float) -> Callable[[], list[dict]]:
         """Record a new sitting (a run of the command) starting at wall-clock ``start``; the
         returned call stores its seconds so far and gives every sitting's ``{"start", "seconds"}``.
-        Called as each run finishes and at the end, so a sitting ended by kill -9 counts to its
-        last finished run."""
+        Called as each run finishes, at the end and on Ctrl-C or an error, so a sitting ended by
+        kill -9 counts to its last finished run. A file that is not such a list is started over."""
         path = self.root.parent / "sittings.json"
         try:
             past = json.loads(path.read_text())
         except (OSError, ValueError):
+            past = []
+        if not (
+            isinstance(past, list)
+            and all(isinstance(s, dict) and {"start", "seconds"} <= set(s) for s in past)
+        ):
             past = []
         iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
 

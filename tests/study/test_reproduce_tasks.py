@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from study.reproduce.run import _sender
+from study.reproduce.tasks import channel, sender
 
 LINES = 150  # 3 s a run: time for the scheduler to start a worker for the next one
 
@@ -14,14 +14,12 @@ def test_progress_lines_do_not_lend_a_task_s_cpus_to_the_next_run(ray_session):
     # them back, and the scheduler started the next queued run on them: 3 and more single-CPU
     # runs shared 2 cores. Here each task reserves every CPU, so none may overlap another.
     ray = ray_session
-    from ray.util.queue import Queue
-
     cpus = ray.cluster_resources()["CPU"]
-    lines = Queue()
+    lines = channel()
 
     @ray.remote(num_cpus=cpus, max_retries=0)
     def run(i, lines):
-        send = _sender(lines)
+        send = sender(lines)
         start = time.time()
         for k in range(LINES):
             send(f"run {i} line {k}")
@@ -31,10 +29,10 @@ def test_progress_lines_do_not_lend_a_task_s_cpus_to_the_next_run(ray_session):
     spans = sorted(ray.get([run.remote(i, lines) for i in range(3)]))
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert start >= end, f"runs overlapped: {spans}"
-    deadline = time.time() + 30
-    while lines.size() < 3 * LINES and time.time() < deadline:
+    got, deadline = [], time.time() + 30
+    while len(got) < 3 * LINES and time.time() < deadline:
+        got += ray.get(lines.drain.remote())
         time.sleep(0.1)
-    got = [lines.get() for _ in range(lines.size())]
     assert len(got) == 3 * LINES
     for i in range(3):  # each run's lines arrive in the order it sent them
         mine = [int(line.split()[-1]) for line in got if line.startswith(f"run {i} ")]
