@@ -231,7 +231,7 @@ def _values(rows: list[Row], key: str) -> list[float]:
 
 def _decide(rows: list[Row], target: Target):
     """(mean or difference, its Interval, verdict, the per-seed values shown)."""
-    from analysis.uncertainty import difference_interval, seed_interval
+    from analysis.uncertainty import difference_interval
 
     values = _values(rows, target.metric)
     if target.other:
@@ -241,9 +241,7 @@ def _decide(rows: list[Row], target: Target):
         )
         shown = [a - b for a, b in zip(values, others, strict=True)]
     else:
-        x = np.array([v for v in values if math.isfinite(v)])
-        estimate = float(x.mean()) if x.size else math.nan
-        interval = seed_interval(x, lower=target.lower)
+        estimate, interval = mean_interval(values, target.lower)
         shown = values
     verdict = by_interval(interval, target)
     if target.condition:
@@ -252,25 +250,30 @@ def _decide(rows: list[Row], target: Target):
     return estimate, interval, verdict, shown
 
 
+def mean_interval(values, lower: float | None = None):
+    """(mean of the finite per-seed ``values``, the study's interval over them:
+    :func:`analysis.seed_interval`, on log(x − ``lower``) when given)."""
+    from analysis.uncertainty import seed_interval
+
+    x = np.array([v for v in values if math.isfinite(v)], dtype=float)
+    return (float(x.mean()) if x.size else math.nan), seed_interval(x, lower=lower)
+
+
 def _beside(rows: list[Row], target: Target) -> str:
     """The readings a claim shows beside its verdict over seeds: each number's mean with its
     interval and every seed's value, each condition as a count of seeds."""
-    from analysis.uncertainty import seed_interval
 
     parts = []
     for metric, label, lower in target.also:
         values = _values(rows, metric)
-        x = np.array([v for v in values if math.isfinite(v)])
-        if not x.size:
+        mean, interval = mean_interval(values, lower)
+        if not math.isfinite(mean):
             continue
-        interval = seed_interval(x, lower=lower)
         show, low, high = num, interval.low, interval.high
         if metric in SHARES:  # a share: in %, its interval inside [0, 1]
             show, low, high = pct, max(low, 0.0), min(high, 1.0)
         span = f" [{show(low)}, {show(high)}]" if interval.made else ""
-        parts.append(
-            f"{label} {show(float(x.mean()))}{span} (seeds: {', '.join(show(v) for v in values)})"
-        )
+        parts.append(f"{label} {show(mean)}{span} (seeds: {', '.join(show(v) for v in values)})")
     for metric, label in target.counts:
         met = _values(rows, metric)
         parts.append(f"{label} in {sum(v >= 1 for v in met)}/{len(met)} seeds")

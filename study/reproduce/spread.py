@@ -58,13 +58,16 @@ def draw_seed_spread(by_seed: dict[int, dict[str, RunResult]], directory: Path) 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from analysis.uncertainty import seed_interval
+    from study.reproduce.seeds import mean_interval
 
-    panels = (
-        ("validated accuracy", lambda r: r.metrics["validated_accuracy"], None, PAPER_VALIDATED),
-        ("α of generated Δr, Fig. 4g band", lambda r: r.measures.fit.alpha, 1.0, PAPER_ALPHA),
-        ("α_hill, top 1 % of Δr", lambda r: r.metrics.get("alpha_hill", math.nan), 1.0, None),
-    )
+    one_pool = (PAPER_ALPHA_1POOL, "tab:purple", ":", "paper 1-pool")
+    panels = (  # title, the per-run number, its bound, the paper's lines (value, colour, style, label)
+        ("validated accuracy", lambda r: r.metrics["validated_accuracy"], None,
+         [(PAPER_VALIDATED, "tab:blue", "--", "paper")]),
+        ("α of generated Δr, Fig. 4g band", lambda r: r.measures.fit.alpha, 1.0,
+         [(PAPER_ALPHA, "tab:blue", "--", "paper"), one_pool]),
+        ("α_hill, top 1 % of Δr", lambda r: r.metrics.get("alpha_hill", math.nan), 1.0, []),
+    )  # fmt: skip
     fig = Figure(figsize=(13.5, 3.8), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(panels))
@@ -72,25 +75,21 @@ def draw_seed_spread(by_seed: dict[int, dict[str, RunResult]], directory: Path) 
     for ax, (title, read, lower, paper) in zip(axes, panels, strict=True):
         for i, name in enumerate(RUNS):
             values = np.array([read(runs[name]) for runs in by_seed.values()], dtype=float)
-            values = values[np.isfinite(values)]
             ax.plot(np.full(values.size, i) + 0.08, values, "o", color="tab:orange", ms=5)
-            if values.size:  # the interval as its own line: on log(α − 1) it is not
-                ax.plot(i - 0.08, float(values.mean()), "s", color="k", ms=5)  # around the mean
-                interval = seed_interval(values, lower=lower)
+            mean, interval = mean_interval(values, lower)
+            if math.isfinite(mean):  # the interval as its own line: on log(α − 1) it is not
+                ax.plot(i - 0.08, mean, "s", color="k", ms=5)  # always around the mean
                 if interval.made:
                     ax.vlines(i - 0.08, interval.low, interval.high, color="k", lw=1.5)
-        if paper is not None:
-            ax.axhline(paper, color="tab:blue", ls="--", lw=1, label=f"paper {paper:g}")
-        if title.startswith("α of"):
-            ax.axhline(PAPER_ALPHA_1POOL, color="tab:purple", ls=":", lw=1,
-                       label=f"paper 1-pool {PAPER_ALPHA_1POOL:g}")  # fmt: skip
+        for value, colour, style, label in paper:
+            ax.axhline(value, color=colour, ls=style, lw=1, label=f"{label} {value:g}")
         if lower is not None:
             ax.set_yscale("log")
         else:  # an accuracy: a t interval of 2–3 seeds may reach past 1
             ax.set_ylim(top=min(ax.get_ylim()[1], 1.02))
         ax.set_xticks(x, [LABELS[n].replace(" ", "\n", 1) for n in RUNS], fontsize=8)
         ax.set_title(title, fontsize=10)
-        if paper is not None:
+        if paper:
             ax.legend(fontsize=7, loc="best")
     fig.suptitle(
         f"{len(by_seed)} seeds per run: seeds (orange), mean with its 95 % interval (black)",
